@@ -1,0 +1,218 @@
+// Package bucket is the pure arithmetic of ratekeeper's multi-dimensional
+// token buckets. It never reads the clock: every function takes now, in
+// microseconds since the Unix epoch, and the caller (a store) decides where
+// now comes from (time.Now in memory, Redis TIME in Redis).
+//
+// # The model
+//
+// A budget has N buckets, one per dimension. Bucket i holds Level[i] units
+// (it may be negative: debt owed by callers that hold a place in line) and
+// refills continuously at Limits[i].Refill units per Limits[i].Period
+// microseconds, up to Limits[i].Capacity. A dimension whose Capacity is zero is not limited and
+// is ignored. All levels share one instant, State.Last: they are the levels
+// as of Last.
+//
+// Reserve admits a cost vector all-or-nothing. When some bucket lacks the
+// units, the reservation is placed in line: it may act after a delay, the
+// longest delay any of its buckets needs. Every bucket the call touches is
+// then debited as of that future instant: level = min(cap, level + g(w)) − cost
+// − g(w), where w is the delay and g(w) what the bucket regains in w. The last term holds the units that refill
+// during the wait for this caller, so nobody who comes later can spend them:
+// that is what makes admission first-in-first-out across dimensions, and what
+// guarantees that at the moment the caller acts every bucket still has its
+// cost (x/time/rate does the same for one bucket).
+//
+// Every mutation increments State.Seq. A cancelled reservation whose
+// mutation is still the last one is undone exactly (the previous state is
+// restored, Seq included); otherwise its cost is refunded, which is always
+// safe: it is the same as having sent a call that cost nothing.
+//
+// The Redis store implements the same arithmetic in Lua, operation for
+// operation in float64, so that both stores take the same decisions at the
+// same instants; keep them in step.
+package bucket
+
+import "math"
+
+// N is the number of dimensions of a budget (tier.NumDimensions).
+const N = 6
+
+// Full is the level a bucket starts with before it is ever limited: any
+// capacity clamps it down to full. It is finite so that every store can
+// represent it.
+const Full = 1e300
+
+// Forever is the largest delay, in microseconds: "no limit on the wait".
+const Forever = math.MaxInt64
+
+// Limit is one bucket's shape: it holds Capacity units and regains Refill
+// units every Period microseconds. The zero Limit means "not limited".
+//
+// Refill and Period are kept apart (rather than as one rate) so that the
+// arithmetic is exact for whole limits over whole microseconds: 600 per
+// minute for 1.5 s is 600·1.5e6/6e7 = 15 exactly, where a rate of 1e-5 per
+// microsecond would give 15.000000000000002.
+type Limit struct {
+	Capacity float64 // units; > 0 when limited
+	Refill   float64 // units per Period; > 0 when limited
+	Period   float64 // microseconds; > 0 when limited
+}
+
+// gain is what bucket l regains in dt microseconds.
+func (l *Limit) gain(dt float64) float64 { return l.Refill * dt / l.Period }
+
+// time is how many microseconds bucket l needs to regain units, rounded up.
+func (l *Limit) time(units float64) int64 { return int64(math.Ceil(units * l.Period / l.Refill)) }
+
+// Limits are the shapes of a budget's buckets, indexed by dimension.
+type Limits [N]Limit
+
+// Cost is how many units a call takes from each bucket.
+type Cost [N]float64
+
+// State is a budget's buckets at an instant. The zero State is not valid;
+// use Fresh.
+type State struct {
+	Last  int64      // µs since the Unix epoch: the instant of Level
+	Seq   int64      // incremented by every mutation
+	Level [N]float64 // units; may be negative (debt)
+}
+
+// Fresh returns the state of a budget first seen at now: every bucket full.
+func Fresh(now int64) State {
+	s := State{Last: now}
+	for i := range s.Level {
+		s.Level[i] = Full
+	}
+	return s
+}
+
+// Advance refills every limited bucket from s.Last to now and clamps it to
+// its capacity. A now before s.Last (a clock that went backwards) refills
+// nothing. Advance does not count as a mutation: the levels it produces
+// describe the same buckets.
+func (s *State) Advance(now int64, lim *Limits) {
+	var dt float64
+	if now > s.Last {
+		dt = float64(now - s.Last)
+		s.Last = now
+	}
+	for i := range lim {
+		if c := lim[i].Capacity; c > 0 {
+			s.Level[i] = math.Min(c, s.Level[i]+lim[i].gain(dt))
+		}
+	}
+}
+
+// Decision is the outcome of Reserve.
+type Decision struct {
+	// OK reports whether the cost was debited.
+	OK bool
+	// Wait is the delay in microseconds: until the reservation may act
+	// (OK), or until it could have been admitted (!OK and Dim ≥ 0 and not
+	// TooLarge). Forever when it can never fit.
+	Wait int64
+	// Dim is the dimension that needed the longest wait, or that is too
+	// small; -1 when no bucket needed a wait.
+	Dim int
+	// TooLarge reports that Dim's capacity (less the headroom) is smaller
+	// than the cost: the call can never be admitted.
+	TooLarge bool
+	// Need and Have describe Dim: the cost, and the capacity (TooLarge) or
+	// the level above the floor at now (otherwise).
+	Need, Have float64
+}
+
+// Reserve admits cost into s at now, all-or-nothing, if it can act within
+// maxWait microseconds (0: only now; Forever: any delay). Each limited bucket
+// that the cost touches must keep floor × capacity after the debit (floor is
+// the headroom fraction of background calls; 0 for interactive ones). s is
+// advanced to now (or left at a later Last) whether or not the cost is
+// admitted; Seq changes only when it is.
+func Reserve(s *State, now int64, lim *Limits, cost *Cost, floor float64, maxWait int64) Decision {
+	s.Advance(now, lim)
+	d := Decision{Dim: -1}
+	for i := range lim {
+		c, need := lim[i].Capacity, cost[i]
+		if c <= 0 || need <= 0 {
+			continue
+		}
+		min := floor * c
+		if need > c-min {
+			return Decision{Wait: Forever, Dim: i, TooLarge: true, Need: need, Have: c - min}
+		}
+		deficit := need + min - s.Level[i]
+		if deficit <= 0 {
+			continue
+		}
+		w := lim[i].time(deficit)
+		if w > d.Wait || d.Dim < 0 {
+			d.Wait, d.Dim, d.Need, d.Have = w, i, need, s.Level[i]-min
+		}
+	}
+	if d.Wait > maxWait {
+		return d
+	}
+	d.OK = true
+	w := float64(d.Wait)
+	for i := range lim {
+		c, need := lim[i].Capacity, cost[i]
+		if c <= 0 || need <= 0 {
+			continue
+		}
+		hold := lim[i].gain(w)
+		s.Level[i] = math.Min(c, s.Level[i]+hold) - need - hold
+	}
+	s.Seq++
+	return d
+}
+
+// Settle adds delta to each limited bucket (a positive delta refunds, a
+// negative one debits more) and clamps to capacity. It is how a reservation
+// is committed at its actual cost: delta = reserved − used.
+func Settle(s *State, now int64, lim *Limits, delta *Cost) {
+	s.Advance(now, lim)
+	for i := range lim {
+		if c := lim[i].Capacity; c > 0 && delta[i] != 0 {
+			s.Level[i] = math.Min(c, s.Level[i]+delta[i])
+		}
+	}
+	s.Seq++
+}
+
+// Cancel undoes a reservation made when s was prev and that left s.Seq at
+// seq. If no mutation happened since, prev is restored exactly; otherwise
+// the cost is refunded as by Settle.
+func Cancel(s *State, now int64, lim *Limits, prev *State, seq int64, cost *Cost) {
+	if s.Seq == seq {
+		*s = *prev
+		return
+	}
+	Settle(s, now, lim, cost)
+}
+
+// Lower caps a bucket at level, as if level units were left now and nothing
+// refilled for the next hold microseconds: Level = min(Level, level −
+// gain(hold)). It never raises a level. It is how the server's view (a
+// remaining count, a retry-after) is imposed on the local one.
+func Lower(s *State, now int64, lim *Limits, dim int, level float64, hold int64) {
+	s.Advance(now, lim)
+	if lim[dim].Capacity <= 0 {
+		return
+	}
+	v := level - lim[dim].gain(float64(hold))
+	if v < s.Level[dim] {
+		s.Level[dim] = v
+		s.Seq++
+	}
+}
+
+// FullIn returns how many microseconds bucket i of an advanced state needs
+// to be full again; 0 when it is full or not limited.
+func (s *State) FullIn(lim *Limits, i int) int64 {
+	c := lim[i].Capacity
+	if c <= 0 || s.Level[i] >= c {
+		return 0
+	}
+	return lim[i].time(c - s.Level[i])
+}

@@ -1,0 +1,235 @@
+package bucket
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const sec = 1_000_000 // µs
+
+// two buckets: A holds 10 and refills 1/s; B holds 100 and refills 10/s.
+var lim2 = Limits{
+	{Capacity: 10, Refill: 1, Period: sec},
+	{Capacity: 100, Refill: 10, Period: sec},
+}
+
+func cost(a, b float64) *Cost { return &Cost{a, b} }
+
+func levels(a, b float64) [N]float64 { return [N]float64{a, b, Full, Full, Full, Full} }
+
+// TestReserveSteps walks one budget through a fixed sequence of instants, in
+// the style of x/time/rate's t0…t9 tables.
+func TestReserveSteps(t *testing.T) {
+	type step struct {
+		at      int64
+		cost    *Cost
+		floor   float64
+		maxWait int64
+		want    Decision
+		level   [N]float64
+	}
+	steps := []step{
+		// t0: a fresh budget is full; 1 A + 50 B fits now.
+		{0, cost(1, 50), 0, 0, Decision{OK: true, Dim: -1}, levels(9, 50)},
+		// 60 B does not fit now: B lacks 10, which takes 1 s. Nothing is debited.
+		{0, cost(1, 60), 0, 0, Decision{Wait: 1 * sec, Dim: 1, Need: 60, Have: 50}, levels(9, 50)},
+		// The same call, willing to wait, takes its place: both buckets are
+		// debited as of t0+1s (A holds the 1 unit it regains meanwhile).
+		{0, cost(1, 60), 0, Forever, Decision{OK: true, Wait: 1 * sec, Dim: 1, Need: 60, Have: 50}, levels(8, -10)},
+		// t1: B is back to 0; a call for 5 B waits 0.5 s behind the first.
+		{1 * sec, cost(0, 5), 0, Forever, Decision{OK: true, Wait: sec / 2, Dim: 1, Need: 5, Have: 0}, levels(9, -5)},
+		// More than A's capacity can never fit, whatever the wait.
+		{1 * sec, cost(11, 0), 0, Forever, Decision{Wait: Forever, Dim: 0, TooLarge: true, Need: 11, Have: 10}, levels(9, -5)},
+		// A background call with headroom 0.5 may use only A above 5: 6 never fits.
+		{1 * sec, cost(6, 0), 0.5, Forever, Decision{Wait: Forever, Dim: 0, TooLarge: true, Need: 6, Have: 5}, levels(9, -5)},
+		// ... and 5 must wait until A is back at 10 (1 s).
+		{1 * sec, cost(5, 0), 0.5, 0, Decision{Wait: 1 * sec, Dim: 0, Need: 5, Have: 4}, levels(9, -5)},
+		// An interactive call of 5 fits now.
+		{1 * sec, cost(5, 0), 0, 0, Decision{OK: true, Dim: -1}, levels(4, -5)},
+		// t3: A regained 2, B is at 15.
+		{3 * sec, cost(0, 0), 0, 0, Decision{OK: true, Dim: -1}, levels(6, 15)},
+		// A clock that goes backwards refills nothing and breaks nothing.
+		{2 * sec, cost(0, 15), 0, 0, Decision{OK: true, Dim: -1}, levels(6, 0)},
+		// t60: full again, capped at capacity.
+		{60 * sec, cost(0, 0), 0, 0, Decision{OK: true, Dim: -1}, levels(10, 100)},
+	}
+	s := Fresh(0)
+	s.Advance(0, &lim2)
+	seq := s.Seq
+	for i, st := range steps {
+		got := Reserve(&s, st.at, &lim2, st.cost, st.floor, st.maxWait)
+		if diff := cmp.Diff(st.want, got); diff != "" {
+			t.Fatalf("step %d: Reserve(t=%d, %v) (-want +got):\n%s", i, st.at, *st.cost, diff)
+		}
+		if diff := cmp.Diff(st.level, s.Level); diff != "" {
+			t.Fatalf("step %d: levels (-want +got):\n%s", i, diff)
+		}
+		if got.OK {
+			seq++
+		}
+		if s.Seq != seq {
+			t.Fatalf("step %d: Seq = %d; want %d", i, s.Seq, seq)
+		}
+	}
+	if s.Last != 60*sec {
+		t.Errorf("Last = %d; want %d", s.Last, 60*sec)
+	}
+}
+
+func TestSettleCancelLower(t *testing.T) {
+	s := Fresh(0)
+	// Reserve 4 A + 80 B, then commit at 1 A + 30 B: refund 3 and 50.
+	prev := s
+	Reserve(&s, 0, &lim2, cost(4, 80), 0, 0)
+	if s.Level != levels(6, 20) {
+		t.Fatalf("after reserve: %v", s.Level)
+	}
+	Settle(&s, 0, &lim2, cost(3, 50))
+	if s.Level != levels(9, 70) {
+		t.Fatalf("after settle: %v", s.Level)
+	}
+	// A refund never overfills.
+	Settle(&s, 0, &lim2, cost(5, 500))
+	if s.Level != levels(10, 100) {
+		t.Fatalf("after over-refund: %v", s.Level)
+	}
+	// An extra debit may go into debt.
+	Settle(&s, 0, &lim2, cost(-12, 0))
+	if s.Level != levels(-2, 100) {
+		t.Fatalf("after extra debit: %v", s.Level)
+	}
+
+	// Cancel of the last mutation restores the previous state exactly,
+	// including the hold of a waiting reservation and Seq.
+	s = Fresh(0)
+	s.Advance(0, &lim2)
+	Reserve(&s, 0, &lim2, cost(8, 0), 0, 0)
+	prev = s
+	d := Reserve(&s, 0, &lim2, cost(5, 10), 0, Forever) // waits 3 s, holds 3 A and 30 B
+	if !d.OK || d.Wait != 3*sec || s.Level != levels(-3, 60) {
+		t.Fatalf("waiting reserve: %+v, %v", d, s.Level)
+	}
+	Cancel(&s, sec, &lim2, &prev, s.Seq, cost(5, 10))
+	if diff := cmp.Diff(prev, s); diff != "" {
+		t.Fatalf("exact cancel (-want +got):\n%s", diff)
+	}
+
+	// Cancel after another mutation refunds the cost only (the hold stays:
+	// a later caller's place depends on it).
+	d = Reserve(&s, 0, &lim2, cost(5, 10), 0, Forever)
+	mySeq := s.Seq
+	Reserve(&s, 0, &lim2, cost(0, 1), 0, 0)
+	Cancel(&s, 0, &lim2, &prev, mySeq, cost(5, 10))
+	if s.Level != levels(2, 69) { // hold kept: -3+5, 100+30-10-30-1+10
+		t.Fatalf("refund cancel: %v", s.Level)
+	}
+
+	// Lower never raises; it holds for the given time.
+	s = Fresh(0)
+	s.Advance(0, &lim2)
+	Lower(&s, 0, &lim2, 1, 500, 0)
+	if s.Level != levels(10, 100) {
+		t.Fatalf("lower above level changed it: %v", s.Level)
+	}
+	seq := s.Seq
+	Lower(&s, 0, &lim2, 1, 0, 2*sec) // frozen for 2 s
+	if s.Level != levels(10, -20) || s.Seq != seq+1 {
+		t.Fatalf("freeze: %v seq %d", s.Level, s.Seq)
+	}
+	if got := s.FullIn(&lim2, 1); got != 12*sec {
+		t.Fatalf("FullIn = %d; want %d", got, 12*sec)
+	}
+	Lower(&s, 0, &lim2, 2, 0, 0) // not limited: nothing
+	if s.Level[2] != Full {
+		t.Fatalf("lowered an unlimited bucket")
+	}
+}
+
+// call is one admitted call: when it may act and what it took.
+type call struct {
+	at   int64
+	cost Cost
+}
+
+// checkWindows verifies, for every bucket and every window [t, t+w] that
+// starts at an admission, that the units acting in it do not exceed
+// capacity + rate·w (the most a token bucket can ever let through).
+func checkWindows(t *testing.T, calls []call, lim *Limits, window int64) {
+	t.Helper()
+	for i := range lim {
+		if lim[i].Capacity <= 0 {
+			continue
+		}
+		bound := lim[i].Capacity + lim[i].gain(float64(window))
+		for _, a := range calls {
+			var sum float64
+			for _, b := range calls {
+				if b.at >= a.at && b.at <= a.at+window {
+					sum += b.cost[i]
+				}
+			}
+			if sum > bound*(1+1e-9) {
+				t.Fatalf("bucket %d: %.3f units act in [%d, %d]; the bound is %.3f", i, sum, a.at, a.at+window, bound)
+			}
+		}
+	}
+}
+
+// FuzzInvariants drives random operations and checks that levels never
+// exceed capacity, that refused calls debit nothing, and that what acts in
+// any window stays within the token-bucket bound.
+func FuzzInvariants(f *testing.F) {
+	f.Add(uint64(1), uint64(2))
+	f.Add(uint64(42), uint64(7))
+	f.Fuzz(func(t *testing.T, seed1, seed2 uint64) {
+		r := rand.New(rand.NewPCG(seed1, seed2))
+		lim := Limits{
+			{Capacity: 5, Refill: 5, Period: 60 * sec},
+			{Capacity: 1000, Refill: 1000, Period: 60 * sec},
+			{Capacity: 300, Refill: 300, Period: 60 * sec},
+		}
+		s := Fresh(0)
+		var now int64
+		var calls []call
+		for range 300 {
+			now += r.Int64N(3 * sec)
+			c := Cost{1, float64(r.IntN(400)), float64(r.IntN(200))}
+			maxWait := []int64{0, 10 * sec, Forever}[r.IntN(3)]
+			before := s
+			before.Advance(now, &lim)
+			d := Reserve(&s, now, &lim, &c, 0, maxWait)
+			if !d.OK {
+				if s.Level != before.Level || s.Seq != before.Seq {
+					t.Fatalf("refused call changed the state: %v -> %v", before.Level, s.Level)
+				}
+				continue
+			}
+			if r.IntN(5) == 0 { // cancelled: never acts
+				Cancel(&s, now, &lim, &before, s.Seq, &c)
+			} else {
+				calls = append(calls, call{now + d.Wait, c})
+			}
+			for i := range lim {
+				if lim[i].Capacity > 0 && s.Level[i] > lim[i].Capacity {
+					t.Fatalf("bucket %d over capacity: %v", i, s.Level[i])
+				}
+			}
+		}
+		for _, w := range []int64{0, sec, 10 * sec, 60 * sec} {
+			checkWindows(t, calls, &lim, w)
+		}
+	})
+}
+
+func TestFullInUnlimited(t *testing.T) {
+	s := Fresh(0)
+	if got := s.FullIn(&lim2, 3); got != 0 {
+		t.Errorf("FullIn(unlimited) = %d", got)
+	}
+	if math.IsInf(s.Level[0], 0) {
+		t.Errorf("Full must be finite")
+	}
+}

@@ -1,0 +1,366 @@
+package limiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/ratekeeper/ratekeeper/tier"
+)
+
+// Cost is what one call consumes. The zero Cost is free.
+type Cost struct {
+	// Requests is the number of requests, usually 1. It is charged to the
+	// RPM and RPD buckets.
+	Requests int64
+	// InputTokens is charged to ITPM, and with OutputTokens to TPM and TPD.
+	InputTokens int64
+	// OutputTokens is charged to OTPM, and with InputTokens to TPM and TPD.
+	OutputTokens int64
+	// Priority is the call's class. It is ignored by Commit.
+	Priority Priority
+}
+
+// Priority is a call's class. Calls of one class are admitted in the order
+// they asked.
+type Priority uint8
+
+const (
+	// Interactive calls may spend the whole budget. It is the zero
+	// Priority.
+	Interactive Priority = iota
+	// Background calls may spend only what lies above the budget's
+	// Headroom: they wait while any bucket they touch would drop below
+	// Headroom × capacity, which keeps that share for interactive calls.
+	Background
+)
+
+// maxCost bounds every field of a Cost, far above any bucket (tier.MaxLimit),
+// so that sums cannot overflow.
+const maxCost = 1 << 50
+
+// vector spreads c over the dimensions.
+func (c Cost) vector() (v [tier.NumDimensions]int64) {
+	t := c.InputTokens + c.OutputTokens
+	v[tier.RPM], v[tier.ITPM], v[tier.OTPM], v[tier.TPM], v[tier.RPD], v[tier.TPD] =
+		c.Requests, c.InputTokens, c.OutputTokens, t, c.Requests, t
+	return v
+}
+
+func (c Cost) validate() error {
+	for _, f := range [...]struct {
+		name string
+		v    int64
+	}{{"requests", c.Requests}, {"input tokens", c.InputTokens}, {"output tokens", c.OutputTokens}} {
+		if f.v < 0 || f.v > maxCost {
+			return fmt.Errorf("limiter: %w: %s = %d is outside [0, %d]", ErrInvalidCost, f.name, f.v, int64(maxCost))
+		}
+	}
+	if c.Priority > Background {
+		return fmt.Errorf("limiter: %w: unknown priority %d", ErrInvalidCost, c.Priority)
+	}
+	return nil
+}
+
+// A Limiter admits calls against one budget: several token buckets (RPM,
+// ITPM, OTPM, and TPM, RPD, TPD where the budget has them) debited together,
+// all or nothing.
+//
+// Most callers use Wait, then Commit the reservation with the call's actual
+// usage, or Cancel it if the call never reached the server:
+//
+//	r, err := lim.Wait(ctx, limiter.Cost{Requests: 1, InputTokens: est, OutputTokens: maxTokens})
+//	if err != nil { return err }
+//	defer r.Cancel() // a no-op after Commit
+//	... send ...
+//	r.Commit(limiter.Cost{Requests: 1, InputTokens: in, OutputTokens: out})
+//
+// Calls are admitted first come, first served (within a priority): a call
+// that must wait takes its place in line at once and keeps it, so small
+// calls never overtake a large one forever.
+//
+// A Limiter is safe for concurrent use by multiple goroutines. It starts no
+// goroutines and needs no Close.
+type Limiter struct {
+	store Store
+	key   string
+	spec  atomic.Pointer[spec]
+}
+
+// spec is a budget and what follows from it; replaced whole by SetBudget.
+type spec struct {
+	budget tier.Budget
+	limits Limits
+}
+
+func newSpec(b tier.Budget) (*spec, error) {
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	s := &spec{budget: b}
+	for d := range tier.NumDimensions {
+		if l := b.Limit(d); l > 0 {
+			s.limits[d] = BucketLimit{
+				Capacity: b.Capacity(d),
+				Refill:   float64(l),
+				Period:   float64(d.Period() / time.Microsecond),
+			}
+		}
+	}
+	return s, nil
+}
+
+// Option configures a Limiter.
+type Option func(*Limiter)
+
+// WithStore keeps the budget's state in s under key instead of in a private
+// MemoryStore. Limiters that share a store and a key share one budget; that
+// is how several processes share a budget through Redis. key must not
+// contain an API key in clear (hash it).
+func WithStore(s Store, key string) Option {
+	return func(l *Limiter) { l.store, l.key = s, key }
+}
+
+// New returns a Limiter for budget b, whose buckets start full. It returns
+// an error matching tier.ErrInvalidBudget when b is invalid.
+func New(b tier.Budget, opts ...Option) (*Limiter, error) {
+	s, err := newSpec(b)
+	if err != nil {
+		return nil, err
+	}
+	l := &Limiter{}
+	for _, o := range opts {
+		o(l)
+	}
+	if l.store == nil {
+		l.store = NewMemoryStore()
+	}
+	l.spec.Store(s)
+	return l, nil
+}
+
+// Budget returns the budget in force.
+func (l *Limiter) Budget() tier.Budget { return l.spec.Load().budget }
+
+// SetBudget replaces the budget, for instance when the server's headers
+// reveal the real limits. Levels carry over (clamped to the new capacities);
+// reservations already made keep their places and settle against the new
+// limits.
+func (l *Limiter) SetBudget(b tier.Budget) error {
+	s, err := newSpec(b)
+	if err != nil {
+		return err
+	}
+	l.spec.Store(s)
+	return nil
+}
+
+// Allow admits c now or not at all. When c does not fit now it returns a
+// *LimitError matching ErrLimited whose RetryAfter says how long until it
+// would, and debits nothing; when c can never fit, one matching ErrTooLarge.
+// ctx bounds only the store's work.
+func (l *Limiter) Allow(ctx context.Context, c Cost) (*Reservation, error) {
+	return l.reserve(ctx, c, 0)
+}
+
+// Reserve takes c's place in line and returns at once. The reservation's
+// Delay says when the call may act; the caller must wait that long, or
+// Cancel. Reserve fails only for a cost that can never fit (ErrTooLarge),
+// an invalid cost, or a store error.
+func (l *Limiter) Reserve(ctx context.Context, c Cost) (*Reservation, error) {
+	return l.reserve(ctx, c, Forever)
+}
+
+// Wait blocks until c may act, then returns its reservation. It fails at
+// once, debiting nothing, when c can never fit (ErrTooLarge) or when the
+// wait would outlive ctx's deadline (a *LimitError matching ErrLimited and
+// context.DeadlineExceeded). If ctx ends while waiting, the reservation is
+// cancelled (refunded) and ctx.Err() returned.
+func (l *Limiter) Wait(ctx context.Context, c Cost) (*Reservation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	maxWait := Forever
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		maxWait = max(time.Until(deadline), 0)
+	}
+	r, err := l.reserve(ctx, c, maxWait)
+	if err != nil {
+		if le, ok := err.(*LimitError); ok && hasDeadline && le.Err == ErrLimited {
+			le.deadline = true
+		}
+		return nil, err
+	}
+	if r.delay <= 0 {
+		return r, nil
+	}
+	t := time.NewTimer(r.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return r, nil
+	case <-ctx.Done():
+		r.Cancel()
+		return nil, ctx.Err()
+	}
+}
+
+func (l *Limiter) reserve(ctx context.Context, c Cost, maxWait time.Duration) (*Reservation, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	s := l.spec.Load()
+	req := ReserveRequest{Limits: s.limits, Cost: c.vector(), MaxWait: maxWait}
+	if c.Priority == Background {
+		req.Floor = s.budget.Headroom
+	}
+	res, err := l.store.Reserve(ctx, l.key, req)
+	if err != nil {
+		return nil, fmt.Errorf("limiter: reserve: %w", err)
+	}
+	if !res.OK {
+		return nil, limitError(&res, false)
+	}
+	return &Reservation{l: l, cost: req.Cost, delay: res.Delay, undo: Undo{Prev: res.Prev, Seq: res.Seq}}, nil
+}
+
+// Clamp imposes the server's view on dimension d: afterwards the bucket
+// holds at most remaining units now and refills from there only after hold,
+// as if nothing refilled until then. It never raises a level. Use hold = 0
+// to sync with a reported remaining count, and remaining = 0 with hold = the
+// retry-after to freeze a dimension after a 429. Clamping a dimension the
+// budget does not limit does nothing.
+func (l *Limiter) Clamp(ctx context.Context, d tier.Dimension, remaining int64, hold time.Duration) error {
+	if d >= tier.NumDimensions {
+		return fmt.Errorf("limiter: clamp: unknown dimension %d", d)
+	}
+	if hold < 0 {
+		return fmt.Errorf("limiter: clamp: negative hold %v", hold)
+	}
+	s := l.spec.Load()
+	if s.limits[d].Capacity <= 0 {
+		return nil
+	}
+	err := l.store.Lower(ctx, l.key, LowerRequest{Limits: s.limits, Dim: d, Level: float64(remaining), Hold: hold})
+	if err != nil {
+		return fmt.Errorf("limiter: clamp: %w", err)
+	}
+	return nil
+}
+
+// Remaining is a snapshot of a budget's buckets.
+type Remaining struct {
+	// At is the instant of the snapshot, in the store's clock.
+	At time.Time
+	// Buckets is indexed by dimension; a dimension the budget does not
+	// limit has the zero Bucket.
+	Buckets [tier.NumDimensions]Bucket
+}
+
+// Bucket is the state of one dimension.
+type Bucket struct {
+	// Limit is the budget's limit per minute or per day; 0 when the
+	// dimension is not limited.
+	Limit int64
+	// Capacity is the most the bucket holds.
+	Capacity float64
+	// Level is what a call could take now. It is negative while calls
+	// wait in line for this bucket.
+	Level float64
+	// FullIn is how long until the bucket is full again if nothing else
+	// is admitted.
+	FullIn time.Duration
+}
+
+// Remaining returns the level of every bucket now. It changes nothing and,
+// with the memory store, costs about as much as an Allow.
+func (l *Limiter) Remaining(ctx context.Context) (Remaining, error) {
+	s := l.spec.Load()
+	snap, err := l.store.Snapshot(ctx, l.key, s.limits)
+	if err != nil {
+		return Remaining{}, fmt.Errorf("limiter: remaining: %w", err)
+	}
+	r := Remaining{At: snap.At}
+	st := State{Level: snap.Level}
+	for d := range tier.NumDimensions {
+		if c := s.limits[d].Capacity; c > 0 {
+			r.Buckets[d] = Bucket{
+				Limit:    s.budget.Limit(d),
+				Capacity: c,
+				Level:    snap.Level[d],
+				FullIn:   delay(st.FullIn(&s.limits, int(d))),
+			}
+		}
+	}
+	return r, nil
+}
+
+// A Reservation is a call's debit from a budget, made by Allow, Reserve or
+// Wait. It must be settled once: by Commit with the call's actual usage, or
+// by Cancel when the call never reached the server. Whatever is called
+// after the first settlement does nothing, so `defer r.Cancel()` is always
+// safe. A Reservation is safe for concurrent use by multiple goroutines.
+type Reservation struct {
+	l     *Limiter
+	cost  [tier.NumDimensions]int64
+	delay time.Duration
+	undo  Undo
+	done  atomic.Bool
+}
+
+// Delay is how long after the reservation was made the call may act; zero
+// for Allow and, once it returns, for Wait's purposes.
+func (r *Reservation) Delay() time.Duration { return r.delay }
+
+// Cost returns the reserved cost per dimension.
+func (r *Reservation) Cost() [tier.NumDimensions]int64 { return r.cost }
+
+// ErrSettled is returned by Commit on a reservation already committed or
+// cancelled.
+var ErrSettled = errors.New("limiter: reservation already settled")
+
+// Commit settles the reservation at the call's actual usage: each bucket is
+// refunded what was reserved beyond used, or debited what used exceeds (a
+// bucket may go into debt, delaying later calls). An invalid used returns an
+// error matching ErrInvalidCost and leaves the reservation open; a second
+// settlement returns ErrSettled. A store error is returned, but the
+// reservation counts as settled.
+func (r *Reservation) Commit(used Cost) error {
+	if err := used.validate(); err != nil {
+		return err
+	}
+	if !r.done.CompareAndSwap(false, true) {
+		return ErrSettled
+	}
+	s := r.l.spec.Load()
+	u := used.vector()
+	req := SettleRequest{Limits: s.limits}
+	var nonzero bool
+	for i := range req.Delta {
+		req.Delta[i] = r.cost[i] - u[i]
+		nonzero = nonzero || req.Delta[i] != 0
+	}
+	if !nonzero {
+		return nil
+	}
+	if err := r.l.store.Settle(context.Background(), r.l.key, req); err != nil {
+		return fmt.Errorf("limiter: commit: %w", err)
+	}
+	return nil
+}
+
+// Cancel refunds the whole reservation: exactly as if it had never been
+// made when nothing else was admitted since, else by returning its cost. It
+// does nothing after Commit or a first Cancel. A store error loses the
+// refund, which errs on the safe side.
+func (r *Reservation) Cancel() {
+	if !r.done.CompareAndSwap(false, true) {
+		return
+	}
+	s := r.l.spec.Load()
+	req := SettleRequest{Limits: s.limits, Delta: r.cost, Undo: &r.undo}
+	_ = r.l.store.Settle(context.Background(), r.l.key, req)
+}

@@ -1,0 +1,148 @@
+package limiter
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ratekeeper/ratekeeper/internal/bucket"
+)
+
+// MemoryStore is the in-process [Store]: budgets live in a map in this
+// process and time comes from its clock (time.Now unless
+// [WithClock] says otherwise). It is the default store of a [Limiter].
+//
+// A MemoryStore is safe for concurrent use by multiple goroutines. Each
+// budget has its own mutex, held only for the arithmetic of one call, never
+// while waiting. Budgets are never evicted: a MemoryStore holds as many as
+// keys it has seen.
+type MemoryStore struct {
+	now     func() time.Time
+	budgets sync.Map // string → *memBudget
+}
+
+type memBudget struct {
+	mu sync.Mutex // guards s
+	s  bucket.State
+}
+
+// MemoryOption configures a [MemoryStore].
+type MemoryOption func(*MemoryStore)
+
+// WithClock makes the store read time from now instead of time.Now: for
+// simulations and tests that step time by hand. now must be safe for
+// concurrent use. A clock that goes backwards refills nothing; it never
+// breaks the arithmetic.
+func WithClock(now func() time.Time) MemoryOption {
+	return func(m *MemoryStore) { m.now = now }
+}
+
+// NewMemoryStore returns an empty store.
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	m := &MemoryStore{now: time.Now}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+func (m *MemoryStore) budget(key string, now int64) *memBudget {
+	if b, ok := m.budgets.Load(key); ok {
+		return b.(*memBudget)
+	}
+	b, _ := m.budgets.LoadOrStore(key, &memBudget{s: bucket.Fresh(now)})
+	return b.(*memBudget)
+}
+
+func (m *MemoryStore) micros() int64 { return m.now().UnixMicro() }
+
+// Reserve implements [Store].
+func (m *MemoryStore) Reserve(_ context.Context, key string, req ReserveRequest) (ReserveResult, error) {
+	now := m.micros()
+	cost := costOf(&req.Cost)
+	b := m.budget(key, now)
+	b.mu.Lock()
+	prev := b.s
+	d := bucket.Reserve(&b.s, now, &req.Limits, &cost, req.Floor, micros(req.MaxWait))
+	seq := b.s.Seq
+	b.mu.Unlock()
+	return result(d, &prev, seq), nil
+}
+
+// Settle implements [Store].
+func (m *MemoryStore) Settle(_ context.Context, key string, req SettleRequest) error {
+	now := m.micros()
+	delta := costOf(&req.Delta)
+	b := m.budget(key, now)
+	b.mu.Lock()
+	if req.Undo != nil {
+		bucket.Cancel(&b.s, now, &req.Limits, &req.Undo.Prev, req.Undo.Seq, &delta)
+	} else {
+		bucket.Settle(&b.s, now, &req.Limits, &delta)
+	}
+	b.mu.Unlock()
+	return nil
+}
+
+// Lower implements [Store].
+func (m *MemoryStore) Lower(_ context.Context, key string, req LowerRequest) error {
+	now := m.micros()
+	b := m.budget(key, now)
+	b.mu.Lock()
+	bucket.Lower(&b.s, now, &req.Limits, int(req.Dim), req.Level, micros(req.Hold))
+	b.mu.Unlock()
+	return nil
+}
+
+// Snapshot implements [Store].
+func (m *MemoryStore) Snapshot(_ context.Context, key string, limits Limits) (Snapshot, error) {
+	now := m.micros()
+	var s bucket.State
+	if b, ok := m.budgets.Load(key); ok {
+		b := b.(*memBudget)
+		b.mu.Lock()
+		s = b.s
+		b.mu.Unlock()
+	} else {
+		s = bucket.Fresh(now)
+	}
+	s.Advance(now, &limits)
+	return Snapshot{At: time.UnixMicro(s.Last), Level: s.Level}, nil
+}
+
+// costOf converts whole units to the arithmetic's float64.
+func costOf(c *[bucket.N]int64) bucket.Cost {
+	var f bucket.Cost
+	for i, v := range c {
+		f[i] = float64(v)
+	}
+	return f
+}
+
+// micros converts a non-negative duration to whole microseconds, rounding
+// down (a wait limit) and saturating.
+func micros(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(d / time.Microsecond)
+}
+
+func result(d bucket.Decision, prev *bucket.State, seq int64) ReserveResult {
+	r := ReserveResult{OK: d.OK, Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Seq: seq}
+	if d.OK {
+		r.Prev = *prev
+	}
+	r.Delay = delay(d.Wait)
+	return r
+}
+
+// delay converts a wait in microseconds to a Duration, saturating at Forever.
+func delay(us int64) time.Duration {
+	if us >= int64(Forever/time.Microsecond) {
+		return Forever
+	}
+	return time.Duration(us) * time.Microsecond
+}

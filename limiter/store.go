@@ -1,0 +1,132 @@
+package limiter
+
+import (
+	"context"
+	"time"
+
+	"github.com/ratekeeper/ratekeeper/internal/bucket"
+	"github.com/ratekeeper/ratekeeper/tier"
+)
+
+// The bucket arithmetic and the tier vocabulary must agree on the number of
+// dimensions.
+var _ [bucket.N - int(tier.NumDimensions)]struct{}
+var _ [int(tier.NumDimensions) - bucket.N]struct{}
+
+// A Store keeps the bucket state of budgets, each under a key, and takes
+// every admission decision atomically. The [MemoryStore] is the default; the
+// redisstore package shares budgets between processes.
+//
+// The arithmetic is fixed (see the package documentation of Limiter and the
+// conformance suite in limiter/storetest): a Store decides where the state
+// lives and where the time comes from. Every method must be safe for
+// concurrent use by multiple goroutines and, for a shared store, by multiple
+// processes: each call is one atomic step on one key. Limits travel with
+// every call, so a Store holds no configuration and limits can change
+// between calls. Requests are passed by value so that the admission path does not allocate.
+//
+// Errors are the store's own trouble (a network failure, a timeout), never
+// "over the limit": a refusal is a ReserveResult with OK false.
+type Store interface {
+	// Reserve admits req.Cost into every bucket of key or into none.
+	Reserve(ctx context.Context, key string, req ReserveRequest) (ReserveResult, error)
+	// Settle adds req.Delta to the buckets of key, or, when req.Undo is
+	// set and no other mutation happened since that reservation, restores
+	// the state from before it.
+	Settle(ctx context.Context, key string, req SettleRequest) error
+	// Lower caps one bucket of key as described by LowerRequest. It never
+	// raises a level.
+	Lower(ctx context.Context, key string, req LowerRequest) error
+	// Snapshot returns the levels of key's buckets now, without changing
+	// anything.
+	Snapshot(ctx context.Context, key string, limits Limits) (Snapshot, error)
+}
+
+// BucketLimit is the shape of one bucket: it holds Capacity units and
+// regains Refill units every Period microseconds (a store's clock has
+// microsecond resolution). The zero BucketLimit means "not limited".
+type BucketLimit = bucket.Limit
+
+// Limits are the shapes of a budget's buckets, indexed by tier.Dimension.
+type Limits = bucket.Limits
+
+// State is a budget's buckets at an instant, as a store keeps them: the
+// levels (negative while callers hold places in line) as of Last
+// (microseconds since the Unix epoch in the store's clock), and Seq, which
+// every mutation increments. It is exposed so that a reservation can carry
+// what it needs to undo itself exactly; callers of Limiter never need it.
+type State = bucket.State
+
+// ReserveRequest asks a Store to admit a cost.
+type ReserveRequest struct {
+	Limits Limits
+	// Cost is the number of units per dimension.
+	Cost [tier.NumDimensions]int64
+	// Floor is the fraction of each capacity that must remain after the
+	// debit: 0 for interactive calls, the budget's headroom for
+	// background ones.
+	Floor float64
+	// MaxWait is the longest delay the caller accepts, ≥ 0; a larger
+	// value than any real wait (such as Forever) accepts any delay.
+	MaxWait time.Duration
+}
+
+// Forever is a MaxWait that accepts any delay.
+const Forever = time.Duration(1<<63 - 1)
+
+// ReserveResult is a Store's decision.
+type ReserveResult struct {
+	// OK reports whether the cost was debited.
+	OK bool
+	// Delay is how long after the decision the caller may act (OK), or how
+	// long it would have had to wait (not OK, not TooLarge).
+	Delay time.Duration
+	// Dim is the dimension that needed the longest wait or is too small;
+	// -1 when none waited.
+	Dim int
+	// TooLarge reports that the cost exceeds Dim's capacity (less the
+	// floor): it can never be admitted.
+	TooLarge bool
+	// Need and Have describe Dim: the cost, and the capacity above the
+	// floor (TooLarge) or the level above the floor at the decision.
+	Need, Have float64
+	// Prev is the state before the debit and Seq the sequence number the
+	// debit left; Settle uses them to undo the reservation exactly.
+	Prev State
+	Seq  int64
+}
+
+// SettleRequest asks a Store to settle a reservation.
+type SettleRequest struct {
+	Limits Limits
+	// Delta is added to each bucket (positive refunds, negative debits
+	// more), clamped to capacity.
+	Delta [tier.NumDimensions]int64
+	// Undo, when set, asks for an exact undo: if the budget's Seq still
+	// equals Undo.Seq, the state is restored to Undo.Prev instead of
+	// adding Delta.
+	Undo *Undo
+}
+
+// Undo identifies the reservation to undo exactly.
+type Undo struct {
+	Prev State
+	Seq  int64
+}
+
+// LowerRequest asks a Store to impose the server's view on one bucket: its
+// level becomes at most Level − (what the bucket regains in Hold), as if Level units were left now
+// and nothing refilled for Hold.
+type LowerRequest struct {
+	Limits Limits
+	Dim    tier.Dimension
+	Level  float64
+	Hold   time.Duration
+}
+
+// Snapshot is the levels of a budget's buckets at an instant of the store's
+// clock.
+type Snapshot struct {
+	At    time.Time
+	Level [tier.NumDimensions]float64
+}
