@@ -50,13 +50,8 @@ func (c Cost) vector() (v [tier.NumDimensions]int64) {
 }
 
 func (c Cost) validate() error {
-	for _, f := range [...]struct {
-		name string
-		v    int64
-	}{{"requests", c.Requests}, {"input tokens", c.InputTokens}, {"output tokens", c.OutputTokens}} {
-		if f.v < 0 || f.v > maxCost {
-			return fmt.Errorf("limiter: %w: %s = %d is outside [0, %d]", ErrInvalidCost, f.name, f.v, int64(maxCost))
-		}
+	if c.Requests|c.InputTokens|c.OutputTokens < 0 || max(c.Requests, c.InputTokens, c.OutputTokens) > maxCost {
+		return fmt.Errorf("limiter: %w: %+v has a field outside [0, %d]", ErrInvalidCost, c, int64(maxCost))
 	}
 	if c.Priority > Background {
 		return fmt.Errorf("limiter: %w: unknown priority %d", ErrInvalidCost, c.Priority)
@@ -87,6 +82,11 @@ type Limiter struct {
 	store Store
 	key   string
 	spec  atomic.Pointer[spec]
+
+	// mem and memb short-cut the store interface and the key lookup when
+	// the store is a MemoryStore: the default path costs no map access.
+	mem  *MemoryStore
+	memb *memBudget
 }
 
 // spec is a budget and what follows from it; replaced whole by SetBudget.
@@ -136,6 +136,9 @@ func New(b tier.Budget, opts ...Option) (*Limiter, error) {
 	}
 	if l.store == nil {
 		l.store = NewMemoryStore()
+	}
+	if m, ok := l.store.(*MemoryStore); ok {
+		l.mem, l.memb = m, m.budget(l.key, m.micros())
 	}
 	l.spec.Store(s)
 	return l, nil
@@ -213,18 +216,25 @@ func (l *Limiter) reserve(ctx context.Context, c Cost, maxWait time.Duration) (*
 		return nil, err
 	}
 	s := l.spec.Load()
-	req := ReserveRequest{Limits: s.limits, Cost: c.vector(), MaxWait: maxWait}
+	var floor float64
 	if c.Priority == Background {
-		req.Floor = s.budget.Headroom
+		floor = s.budget.Headroom
 	}
-	res, err := l.store.Reserve(ctx, l.key, req)
-	if err != nil {
-		return nil, fmt.Errorf("limiter: reserve: %w", err)
+	var res ReserveResult
+	if l.memb != nil {
+		res = l.mem.reserve(l.memb, l.mem.micros(), &s.limits, c.vector(), floor, maxWait)
+	} else {
+		var err error
+		req := ReserveRequest{Limits: s.limits, Cost: c.vector(), Floor: floor, MaxWait: maxWait}
+		if res, err = l.store.Reserve(ctx, l.key, req); err != nil {
+			return nil, fmt.Errorf("limiter: reserve: %w", err)
+		}
 	}
 	if !res.OK {
 		return nil, limitError(&res, false)
 	}
-	return &Reservation{l: l, cost: req.Cost, delay: res.Delay, undo: Undo{Prev: res.Prev, Seq: res.Seq}}, nil
+	c.Priority = Interactive
+	return &Reservation{l: l, cost: c, delay: res.Delay, undo: Undo{Prev: res.Prev, Seq: res.Seq}}, nil
 }
 
 // Clamp imposes the server's view on dimension d: afterwards the bucket
@@ -305,7 +315,7 @@ func (l *Limiter) Remaining(ctx context.Context) (Remaining, error) {
 // safe. A Reservation is safe for concurrent use by multiple goroutines.
 type Reservation struct {
 	l     *Limiter
-	cost  [tier.NumDimensions]int64
+	cost  Cost
 	delay time.Duration
 	undo  Undo
 	done  atomic.Bool
@@ -315,8 +325,8 @@ type Reservation struct {
 // for Allow and, once it returns, for Wait's purposes.
 func (r *Reservation) Delay() time.Duration { return r.delay }
 
-// Cost returns the reserved cost per dimension.
-func (r *Reservation) Cost() [tier.NumDimensions]int64 { return r.cost }
+// Cost returns the reserved cost (its Priority is always Interactive).
+func (r *Reservation) Cost() Cost { return r.cost }
 
 // ErrSettled is returned by Commit on a reservation already committed or
 // cancelled.
@@ -336,11 +346,11 @@ func (r *Reservation) Commit(used Cost) error {
 		return ErrSettled
 	}
 	s := r.l.spec.Load()
-	u := used.vector()
+	reserved, u := r.cost.vector(), used.vector()
 	req := SettleRequest{Limits: s.limits}
 	var nonzero bool
 	for i := range req.Delta {
-		req.Delta[i] = r.cost[i] - u[i]
+		req.Delta[i] = reserved[i] - u[i]
 		nonzero = nonzero || req.Delta[i] != 0
 	}
 	if !nonzero {
@@ -361,6 +371,6 @@ func (r *Reservation) Cancel() {
 		return
 	}
 	s := r.l.spec.Load()
-	req := SettleRequest{Limits: s.limits, Delta: r.cost, Undo: &r.undo}
+	req := SettleRequest{Limits: s.limits, Delta: r.cost.vector(), Undo: &r.undo}
 	_ = r.l.store.Settle(context.Background(), r.l.key, req)
 }

@@ -61,14 +61,17 @@ func (m *MemoryStore) micros() int64 { return m.now().UnixMicro() }
 // Reserve implements [Store].
 func (m *MemoryStore) Reserve(_ context.Context, key string, req ReserveRequest) (ReserveResult, error) {
 	now := m.micros()
-	cost := costOf(&req.Cost)
-	b := m.budget(key, now)
+	return m.reserve(m.budget(key, now), now, &req.Limits, req.Cost, req.Floor, req.MaxWait), nil
+}
+
+func (m *MemoryStore) reserve(b *memBudget, now int64, lim *Limits, units [bucket.N]int64, floor float64, maxWait time.Duration) ReserveResult {
+	cost := costOf(&units)
 	b.mu.Lock()
 	prev := b.s
-	d := bucket.Reserve(&b.s, now, &req.Limits, &cost, req.Floor, micros(req.MaxWait))
+	d := bucket.Reserve(&b.s, now, lim, &cost, floor, micros(maxWait))
 	seq := b.s.Seq
 	b.mu.Unlock()
-	return result(d, &prev, seq), nil
+	return result(d, &prev, seq)
 }
 
 // Settle implements [Store].

@@ -99,7 +99,7 @@ func (s *State) Advance(now int64, lim *Limits) {
 	}
 	for i := range lim {
 		if c := lim[i].Capacity; c > 0 {
-			s.Level[i] = math.Min(c, s.Level[i]+lim[i].gain(dt))
+			s.Level[i] = min(c, s.Level[i]+lim[i].gain(dt))
 		}
 	}
 }
@@ -161,7 +161,7 @@ func Reserve(s *State, now int64, lim *Limits, cost *Cost, floor float64, maxWai
 			continue
 		}
 		hold := lim[i].gain(w)
-		s.Level[i] = math.Min(c, s.Level[i]+hold) - need - hold
+		s.Level[i] = min(c, s.Level[i]+hold) - need - hold
 	}
 	s.Seq++
 	return d
@@ -174,7 +174,7 @@ func Settle(s *State, now int64, lim *Limits, delta *Cost) {
 	s.Advance(now, lim)
 	for i := range lim {
 		if c := lim[i].Capacity; c > 0 && delta[i] != 0 {
-			s.Level[i] = math.Min(c, s.Level[i]+delta[i])
+			s.Level[i] = min(c, s.Level[i]+delta[i])
 		}
 	}
 	s.Seq++

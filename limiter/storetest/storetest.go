@@ -137,6 +137,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Refill", refill},
 		{"FIFO", fifo},
 		{"Commit", commit},
+		{"HoldDuringWait", holdDuringWait},
 		{"CancelExact", cancelExact},
 		{"CancelAfterOthers", cancelAfterOthers},
 		{"Clamp", clamp},
@@ -267,9 +268,10 @@ func commit(e *env) {
 	}
 	e.wantLevels(l, [3]float64{58, -1000, 550})
 	e.reserve(l, cost(1, 100, 0), 11*time.Second)
-	// A refund never overfills a bucket.
+	// A refund never overfills a bucket, even one that refilled meanwhile.
 	e.clock.Advance(time.Hour)
 	r = e.allow(l, cost(1, 10, 10))
+	e.clock.Advance(time.Minute)
 	if err := r.Commit(cost(0, 0, 0)); err != nil {
 		e.t.Fatal(err)
 	}
@@ -281,6 +283,19 @@ func commit(e *env) {
 	}
 	r.Cancel()
 	e.wantLevels(l, [3]float64{60, 6000, 600})
+}
+
+// holdDuringWait: a call waiting for one bucket keeps what the others regain
+// meanwhile, so that at the moment it acts every bucket still has its cost.
+func holdDuringWait(e *env) {
+	l := e.limiter(tier.Budget{RPM: 10, ITPM: 1000})
+	e.allow(l, cost(1, 1000, 0))
+	e.reserve(l, cost(1, 500, 0), 30*time.Second) // waits for ITPM
+	// RPM is full again long before then; at 30 s ten more requests would
+	// make eleven at one instant, above the capacity of 10.
+	e.clock.Advance(30 * time.Second)
+	e.refused(l, cost(10, 0, 0), limiter.ErrLimited, tier.RPM, 6*time.Second)
+	e.allow(l, cost(9, 0, 0))
 }
 
 func cancelExact(e *env) {
