@@ -61,7 +61,11 @@ type FieldError struct {
 	Reason string
 }
 
+// Error returns "tier: invalid budget: FIELD: REASON".
 func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return "tier: invalid budget: " + e.Reason
+	}
 	return fmt.Sprintf("tier: invalid budget: %s: %s", e.Field, e.Reason)
 }
 
