@@ -1,0 +1,232 @@
+package tokencount
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Benchmark inputs are generated in code, once.
+var benchInputs = sync.OnceValue(func() map[string]string {
+	in := map[string]string{}
+	src, _ := os.ReadFile(filepath.Join(corpusDir, "sources", "en.txt"))
+	in["prose"] = repeatTo(string(src), 64<<10)
+	zh, _ := os.ReadFile(filepath.Join(corpusDir, "sources", "zh.txt"))
+	in["chinese"] = repeatTo(string(zh), 64<<10)
+	var code strings.Builder
+	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "strings", "*.go"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		code.Write(b)
+	}
+	in["code"] = repeatTo(code.String(), 64<<10)
+	// Adversarial inputs for BPE: no spaces.
+	in["one-letter-20kB"] = strings.Repeat("a", 20<<10)
+	r := rand.New(rand.NewPCG(1, 1))
+	blob := make([]byte, 48<<10)
+	for i := range blob {
+		blob[i] = byte(r.Uint32())
+	}
+	in["base64-64kB"] = base64.StdEncoding.EncodeToString(blob)
+	var recs []map[string]any
+	for i := 0; len(recs) < 1200; i++ {
+		recs = append(recs, map[string]any{"id": i, "name": fmt.Sprintf("user%d", i), "ok": i%2 == 0, "score": float64(i) / 7})
+	}
+	j, _ := json.Marshal(recs)
+	in["minified-json-64kB"] = string(j[:64<<10])
+	return in
+})
+
+func repeatTo(s string, n int) string {
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(s)
+	}
+	return b.String()[:n]
+}
+
+// BenchmarkCount compares, on the same text, the heuristic counter, the capped BPE
+// count, and plain tiktoken-go Encode (o200k_base).
+func BenchmarkCount(b *testing.B) {
+	enc, err := encoders[O200K]()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"prose", "code", "chinese", "one-letter-20kB", "base64-64kB", "minified-json-64kB"} {
+		s := benchInputs()[name]
+		b.Run("input="+name+"/method=heuristic", func(b *testing.B) {
+			b.SetBytes(int64(len(s)))
+			b.ReportAllocs()
+			var f Features
+			for b.Loop() {
+				c := counter{f: &f}
+				c.addString(s)
+			}
+		})
+		b.Run("input="+name+"/method=bpe-capped", func(b *testing.B) {
+			b.SetBytes(int64(len(s)))
+			b.ReportAllocs()
+			for b.Loop() {
+				countBPE(enc, s)
+			}
+		})
+		b.Run("input="+name+"/method=tiktoken-go", func(b *testing.B) {
+			b.SetBytes(int64(len(s)))
+			b.ReportAllocs()
+			for b.Loop() {
+				enc.Encode(s, nil, nil)
+			}
+		})
+	}
+}
+
+// bigBody is an Anthropic request of about 100k tokens: prose, code and JSON.
+var bigBody = sync.OnceValue(func() []byte {
+	in := benchInputs()
+	text := repeatTo(in["prose"]+in["code"]+in["minified-json-64kB"][:8<<10], 400<<10)
+	body, _ := json.Marshal(map[string]any{
+		"model": "claude-sonnet-4-5", "max_tokens": 4096,
+		"system":   []any{map[string]any{"type": "text", "text": "You are a careful reviewer."}},
+		"messages": []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "text", "text": text}}}},
+	})
+	return body
+})
+
+// BenchmarkEstimate is the whole admission-time cost of one ~100k-token request.
+func BenchmarkEstimate(b *testing.B) {
+	body := bigBody()
+	for _, mode := range []struct {
+		name string
+		opts []Option
+	}{{"heuristic", nil}, {"bpe-o200k", []Option{WithBPE(O200K)}}} {
+		e, err := New(mode.opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		est, err := e.EstimateAnthropic(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("tokens=100k/mode="+mode.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				e.EstimateAnthropic(body)
+			}
+			b.ReportMetric(float64(est.PointTokens), "tokens")
+		})
+	}
+	e, _ := New()
+	small := []byte(`{"model":"claude-sonnet-4-5","max_tokens":1024,"system":"Be brief.","messages":[{"role":"user","content":[{"type":"text","text":"What is the capital of France? Answer in one word."}]}]}`)
+	b.Run("tokens=small/mode=heuristic", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			e.EstimateAnthropic(small)
+		}
+	})
+	b.Run("tokens=small/mode=heuristic/parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				e.EstimateAnthropic(small)
+			}
+		})
+	})
+	est, _ := e.EstimateAnthropic(small)
+	b.Run("observe", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			e.Observe(est, 30, 5)
+		}
+	})
+}
+
+// TestColdStart measures, in fresh processes, the first load of each BPE encoding
+// (time and retained heap) and the heap cost of the heuristic path:
+// go test -run TestColdStart -v ./tokencount
+func TestColdStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	if mode := os.Getenv("TOKENCOUNT_COLDSTART"); mode != "" {
+		coldStartChild(mode)
+		return
+	}
+	for _, mode := range []string{"heuristic", CL100K, O200K} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestColdStart$", "-test.v")
+		cmd.Env = append(os.Environ(), "TOKENCOUNT_COLDSTART="+mode)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", mode, err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(line, "coldstart:") {
+				t.Log(line)
+			}
+		}
+	}
+}
+
+func coldStartChild(mode string) {
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	h0 := heap()
+	start := time.Now()
+	var opts []Option
+	if mode != "heuristic" {
+		opts = append(opts, WithBPE(mode))
+	}
+	e, err := New(opts...)
+	if err != nil {
+		panic(err)
+	}
+	if _, err := e.EstimateAnthropic([]byte(`{"model":"claude-sonnet-4-5","max_tokens":1,"messages":[{"role":"user","content":"hello"}]}`)); err != nil {
+		panic(err)
+	}
+	d := time.Since(start)
+	h1 := heap()
+	runtime.KeepAlive(e)
+	fmt.Printf("coldstart: mode=%s first estimate (incl. encoder load) %v, retained heap +%.1f MiB\n", mode, d.Round(time.Millisecond), float64(h1-h0)/(1<<20))
+}
+
+func TestEncoderLoadedOnce(t *testing.T) {
+	a, err := encoders[CL100K]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := encoders[CL100K]()
+	if a != b {
+		t.Error("two loads of cl100k_base returned different encoders")
+	}
+	// Special tokens in text must not panic and count as ordinary text.
+	if n := countBPE(a, "<|endoftext|> hi"); n < 3 {
+		t.Errorf("countBPE(special token text) = %d", n)
+	}
+}
+
+// TestBPECapLinear checks the cap: a long run of one letter costs about the same per
+// byte as a short one (tiktoken-go alone is quadratic).
+func TestBPECapLinear(t *testing.T) {
+	enc, err := encoders[O200K]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n1 := countBPE(enc, strings.Repeat("a", 1<<10))
+	n2 := countBPE(enc, strings.Repeat("a", 64<<10))
+	if n2 < 50*n1 || n2 > 80*n1 {
+		t.Errorf("counts %d (1 KiB) and %d (64 KiB); want about 64x", n1, n2)
+	}
+}

@@ -1,0 +1,404 @@
+package tokencount
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+
+	"github.com/pkoukk/tiktoken-go"
+)
+
+// Estimate is the pre-send cost of one request. The zero Estimate is empty: Observe
+// ignores it.
+type Estimate struct {
+	Provider Provider
+	// Model is the request's model ID, as sent.
+	Model string
+	// InputTokens is the input-token cost to reserve: the calibrated estimate plus the
+	// safety margin, rounded up.
+	InputTokens int64
+	// PointTokens is the calibrated central estimate, without margin.
+	PointTokens int64
+	// Margin is the relative safety margin applied: InputTokens ≈ PointTokens·(1+Margin).
+	Margin float64
+	// MaxTokens is the request's max_tokens (OpenAI: max_completion_tokens or
+	// max_tokens), per choice; 0 when the request sets none.
+	MaxTokens int64
+	// ThinkingBudget is thinking.budget_tokens (Anthropic); 0 when absent.
+	ThinkingBudget int64
+	// Choices is the number of completions requested (OpenAI n); 1 otherwise.
+	Choices int64
+	// OutputReserve is the output-token cost to reserve for all choices, by the
+	// Estimator's OutputPolicy; the limiter reconciles it with the actual usage.
+	OutputReserve int64
+	// Stream reports whether the request asks for a streamed response.
+	Stream bool
+	// BodyBytes is the size of the request body.
+	BodyBytes int64
+	// Features are the content counts the estimate was computed from; Observe learns
+	// from them.
+	Features Features
+}
+
+// Margin configures the safety margin added to input estimates, as a fraction of the
+// calibrated estimate. Underestimates cause 429s; overestimates only cost throughput.
+// The learned margin is chosen so that at most 1−Quantile of requests are
+// underestimated by more than Tolerance, judged on leave-one-out errors of the model's
+// recent observations. Zero fields take the defaults shown.
+type Margin struct {
+	// Initial is the margin before any observation (default 0.15). As observations
+	// accumulate it gives way to the learned one (it weighs like 10 observations).
+	Initial float64
+	// Quantile is the share of requests that must not be underestimated by more than
+	// Tolerance (default 0.95).
+	Quantile float64
+	// Tolerance is the relative underestimate that is accepted (default 0.04: the
+	// server corrects its own ITPM charge during the request, and buckets have slack).
+	// A negative value means none: the margin then covers the Quantile of all
+	// underestimates.
+	Tolerance float64
+	// Min is the smallest margin (default 0.01).
+	Min float64
+}
+
+// OutputPolicy selects the output-token reservation. The zero OutputPolicy reserves
+// max_tokens (times n), the worst case.
+type OutputPolicy struct {
+	// Learned reserves a learned quantile of the model's recent actual output per
+	// choice, times (1 + Headroom), capped at max_tokens; until MinSamples outputs have
+	// been observed it reserves max_tokens.
+	Learned bool
+	// Quantile of recent outputs to reserve (default 0.9).
+	Quantile float64
+	// Headroom is added on top of the quantile (default 0.1).
+	Headroom float64
+	// MinSamples is the number of observations before the learned value is used
+	// (default 20).
+	MinSamples int64
+}
+
+// ReserveLearned returns an output policy that reserves the q-quantile of the model's
+// recent outputs (with the default headroom and minimum sample count).
+func ReserveLearned(q float64) OutputPolicy { return OutputPolicy{Learned: true, Quantile: q} }
+
+// Stats are a model's estimation error statistics over its most recent observations
+// (at most 128): errors are (estimate − actual)/actual of the InputTokens that were
+// issued, margin included, so that positive means over-reserved.
+type Stats struct {
+	// Observations is the number of input observations so far.
+	Observations int64
+	// Window is the number of recent observations the figures below cover.
+	Window int
+	// MeanError is the mean relative error (bias).
+	MeanError float64
+	// MeanAbsError is the mean absolute relative error.
+	MeanAbsError float64
+	// P95AbsError is the 95th percentile of the absolute relative error.
+	P95AbsError float64
+	// UnderestimateRate is the fraction of estimates below the actual count.
+	UnderestimateRate float64
+	// BadUnderestimateRate is the fraction of estimates more than 5% below it.
+	BadUnderestimateRate float64
+	// Margin is the safety margin now applied.
+	Margin float64
+	// OutputObservations is the number of output observations so far.
+	OutputObservations int64
+}
+
+// Option configures an Estimator.
+type Option func(*config)
+
+type config struct {
+	bpe    string
+	output OutputPolicy
+	margin Margin
+	limits map[string]Limits
+}
+
+// WithBPE counts text with the named tiktoken encoding (CL100K or O200K) instead of
+// the character-class heuristic. The encoding is loaded from the vocabularies embedded
+// in the binary (no network), once per process, on first use: ~0.1–0.2 s and 11–22 MiB
+// of heap. Calibration still applies, so counts converge to the server's.
+func WithBPE(encoding string) Option { return func(c *config) { c.bpe = encoding } }
+
+// WithOutputPolicy sets the output reservation policy (default: the zero OutputPolicy,
+// which reserves max_tokens).
+func WithOutputPolicy(p OutputPolicy) Option { return func(c *config) { c.output = p } }
+
+// WithMargin sets the safety margin policy.
+func WithMargin(m Margin) Option { return func(c *config) { c.margin = m } }
+
+// WithModelLimits overrides the built-in limits for model IDs that start with prefix
+// (the longest matching prefix wins over the built-in table), e.g. to give
+// "claude-sonnet-4" a 200k window when the 1M-context beta is not used.
+func WithModelLimits(prefix string, l Limits) Option {
+	return func(c *config) {
+		if c.limits == nil {
+			c.limits = map[string]Limits{}
+		}
+		c.limits[prefix] = l
+	}
+}
+
+// maxModels bounds the number of per-model calibrators an Estimator keeps; requests for
+// further models share one calibrator per provider.
+const maxModels = 64
+
+// Estimator estimates the token cost of API requests before they are sent and learns
+// from the usage that responses report. It is safe for concurrent use by multiple
+// goroutines.
+type Estimator struct {
+	cfg config
+	enc func() (*tiktoken.Tiktoken, error) // nil in heuristic mode
+
+	mu   sync.RWMutex // guards cals
+	cals map[calKey]*calibrator
+}
+
+type calKey struct {
+	provider Provider
+	model    string
+}
+
+// New returns an Estimator. By default it uses the character-class heuristic (no
+// vocabulary is loaded), reserves max_tokens for output, and starts with a 15% margin.
+func New(opts ...Option) (*Estimator, error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.margin.Initial == 0 {
+		c.margin.Initial = 0.15
+	}
+	if c.margin.Quantile == 0 {
+		c.margin.Quantile = 0.95
+	}
+	if c.margin.Min == 0 {
+		c.margin.Min = 0.01
+	}
+	switch {
+	case c.margin.Tolerance == 0:
+		c.margin.Tolerance = 0.04
+	case c.margin.Tolerance < 0:
+		c.margin.Tolerance = 0
+	}
+	m := c.margin
+	if !(m.Initial >= 0 && m.Initial <= 10) || !(m.Quantile > 0 && m.Quantile < 1) || !(m.Min >= 0 && m.Min <= 10) || !(m.Tolerance <= 1) {
+		return nil, fmt.Errorf("tokencount: invalid margin %+v", m)
+	}
+	p := &c.output
+	if p.Quantile == 0 {
+		p.Quantile = 0.9
+	}
+	if p.Headroom == 0 {
+		p.Headroom = 0.1
+	}
+	if p.MinSamples == 0 {
+		p.MinSamples = 20
+	}
+	if !(p.Quantile > 0 && p.Quantile <= 1) || !(p.Headroom >= 0) || p.MinSamples < 0 {
+		return nil, fmt.Errorf("tokencount: invalid output policy %+v", *p)
+	}
+	for prefix, l := range c.limits {
+		if l.ContextWindow < 0 || l.MaxBodyBytes < 0 {
+			return nil, fmt.Errorf("tokencount: negative limits for %q", prefix)
+		}
+	}
+	e := &Estimator{cfg: c, cals: map[calKey]*calibrator{}}
+	if c.bpe != "" {
+		load, ok := encoders[c.bpe]
+		if !ok {
+			return nil, fmt.Errorf("tokencount: unknown BPE encoding %q (want %q or %q)", c.bpe, CL100K, O200K)
+		}
+		e.enc = load
+	}
+	return e, nil
+}
+
+// EstimateAnthropic estimates a Claude Messages API request body (POST /v1/messages).
+// It returns an error matching ErrMalformed for invalid JSON or a body without model,
+// messages or max_tokens, and one matching ErrTooLarge (a *TooLargeError) for a body
+// above the API's size limit or a request whose input estimate plus max_tokens exceeds
+// the model's context window. Unknown content block types are counted as text.
+func (e *Estimator) EstimateAnthropic(body []byte) (Estimate, error) {
+	return e.estimate(Anthropic, body)
+}
+
+// EstimateOpenAI estimates an OpenAI Chat Completions request body
+// (POST /v1/chat/completions), with the same errors as EstimateAnthropic (max_tokens is
+// optional there).
+func (e *Estimator) EstimateOpenAI(body []byte) (Estimate, error) {
+	return e.estimate(OpenAI, body)
+}
+
+func (e *Estimator) estimate(p Provider, body []byte) (Estimate, error) {
+	table := anthropicModels
+	parse := parseAnthropic
+	if p == OpenAI {
+		table, parse = openAIModels, parseOpenAI
+	}
+	// The size check needs no parse; the model-specific limit is checked again below.
+	if maxBody := e.maxBodyAny(table); maxBody > 0 && int64(len(body)) > maxBody {
+		return Estimate{}, &TooLargeError{What: WhatBodyBytes, Need: int64(len(body)), Limit: maxBody}
+	}
+	var r request
+	if e.enc != nil {
+		enc, err := e.enc()
+		if err != nil {
+			return Estimate{}, err
+		}
+		r.text.init(enc)
+	} else {
+		r.text.init(nil)
+	}
+	if err := parse(body, &r); err != nil {
+		return Estimate{}, err
+	}
+	info := lookupModel(table, r.model)
+	limits := e.limits(info, r.model)
+	f := r.text.f
+	for _, img := range r.images {
+		f.ImageTokens += info.image.tokens(img.w, img.h, img.lowDetail)
+	}
+
+	est := Estimate{
+		Provider:       p,
+		Model:          r.model,
+		MaxTokens:      r.maxTokens,
+		ThinkingBudget: r.thinkingBudget,
+		Choices:        r.choices,
+		Stream:         r.stream,
+		BodyBytes:      int64(len(body)),
+		Features:       f,
+	}
+	if limits.MaxBodyBytes > 0 && est.BodyBytes > limits.MaxBodyBytes {
+		return Estimate{}, &TooLargeError{What: WhatBodyBytes, Model: r.model, Need: est.BodyBytes, Limit: limits.MaxBodyBytes}
+	}
+	cal := e.calibrator(p, r.model, info)
+	x := f.vector()
+	point, margin := cal.predict(&x)
+	est.PointTokens = int64(math.Ceil(point))
+	est.Margin = margin
+	est.InputTokens = int64(math.Ceil(point * (1 + margin)))
+	if w := limits.ContextWindow; w > 0 && est.PointTokens+est.MaxTokens > w {
+		return Estimate{}, &TooLargeError{What: WhatContextWindow, Model: r.model, Need: est.PointTokens + est.MaxTokens, Limit: w}
+	}
+	est.OutputReserve = e.outputReserve(cal, &est, info)
+	return est, nil
+}
+
+// outputReserve applies the output policy.
+func (e *Estimator) outputReserve(cal *calibrator, est *Estimate, info modelInfo) int64 {
+	perChoice := est.MaxTokens
+	if perChoice == 0 {
+		perChoice = info.defaultMaxOutput
+	}
+	pol := e.cfg.output
+	if pol.Learned {
+		if s := cal.state.Load(); s.outN >= pol.MinSamples {
+			perChoice = min(perChoice, int64(math.Ceil(s.outQ*(1+pol.Headroom))))
+		}
+	}
+	return satMul(perChoice, est.Choices)
+}
+
+func satMul(a, b int64) int64 {
+	if a != 0 && b > math.MaxInt64/a {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+// Observe feeds the usage a response reported for a request estimated as est, so that
+// later estimates for the same model converge to the server's counts. actualInput is
+// the whole prompt as the server counted it — for Anthropic input_tokens +
+// cache_creation_input_tokens + cache_read_input_tokens, for OpenAI prompt_tokens —
+// and actualOutput the output tokens (all choices); a negative value means unknown and
+// is ignored. Observe never blocks on estimates.
+func (e *Estimator) Observe(est Estimate, actualInput, actualOutput int64) {
+	if est.Provider != Anthropic && est.Provider != OpenAI {
+		return
+	}
+	table := anthropicModels
+	if est.Provider == OpenAI {
+		table = openAIModels
+	}
+	cal := e.calibrator(est.Provider, est.Model, lookupModel(table, est.Model))
+	if actualInput > 0 {
+		x := est.Features.vector()
+		cal.observeInput(&x, est.InputTokens, actualInput)
+	}
+	if actualOutput >= 0 && e.cfg.output.Learned {
+		cal.observeOutput(float64(actualOutput)/float64(max(est.Choices, 1)), e.cfg.output.Quantile)
+	}
+}
+
+// Stats returns the error statistics of the model's calibration for the provider's
+// API. A dated snapshot shares its model's calibration ("claude-sonnet-4-5-20250929"
+// is "claude-sonnet-4-5"); a model never estimated has zero Stats.
+func (e *Estimator) Stats(provider Provider, model string) Stats {
+	e.mu.RLock()
+	cal := e.cals[calKey{provider, calibrationKey(model)}]
+	e.mu.RUnlock()
+	if cal == nil {
+		return Stats{}
+	}
+	return cal.stats()
+}
+
+// calibrator returns the model's calibrator, creating it on first use.
+func (e *Estimator) calibrator(p Provider, model string, info modelInfo) *calibrator {
+	k := calKey{p, calibrationKey(model)}
+	e.mu.RLock()
+	c := e.cals[k]
+	e.mu.RUnlock()
+	if c != nil {
+		return c
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c = e.cals[k]; c != nil {
+		return c
+	}
+	if len(e.cals) >= maxModels {
+		k.model = "*"
+		if c = e.cals[k]; c != nil {
+			return c
+		}
+	}
+	mu, nu := priors(p, info, e.enc != nil)
+	c = newCalibrator(mu, nu, e.cfg.margin)
+	e.cals[k] = c
+	return c
+}
+
+// limits returns the model's limits, with WithModelLimits overrides applied.
+func (e *Estimator) limits(info modelInfo, model string) Limits {
+	l, best := info.limits, -1
+	for prefix, o := range e.cfg.limits {
+		if len(prefix) > best && strings.HasPrefix(model, prefix) {
+			l, best = o, len(prefix)
+		}
+	}
+	return l
+}
+
+// maxBodyAny is the largest body limit that can apply to any model of the table, so
+// that oversized bodies are refused before parsing.
+func (e *Estimator) maxBodyAny(table []modelInfo) int64 {
+	var m int64
+	for _, info := range table {
+		if info.limits.MaxBodyBytes == 0 {
+			return 0
+		}
+		m = max(m, info.limits.MaxBodyBytes)
+	}
+	for _, l := range e.cfg.limits {
+		if l.MaxBodyBytes == 0 {
+			return 0
+		}
+		m = max(m, l.MaxBodyBytes)
+	}
+	return m
+}

@@ -1,0 +1,134 @@
+package tokencount
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/pkoukk/tiktoken-go"
+)
+
+// request is what the parsers extract from a body.
+type request struct {
+	model          string
+	maxTokens      int64 // 0 when absent
+	hasMaxTokens   bool
+	choices        int64
+	stream         bool
+	thinkingBudget int64
+	images         []imageRef // sized by the model's rule once the model is known
+	text           textSink
+}
+
+// imageRef is an image whose token cost depends on the model: w, h ≤ 0 when unknown.
+type imageRef struct {
+	w, h      int
+	lowDetail bool
+}
+
+// textSink counts text into Features and, in BPE mode, into BPETokens.
+type textSink struct {
+	c   counter
+	f   Features
+	enc *tiktoken.Tiktoken
+	buf []byte
+}
+
+func (t *textSink) init(enc *tiktoken.Tiktoken) {
+	t.c.f = &t.f
+	t.enc = enc
+}
+
+// raw counts the raw contents of a JSON string.
+func (t *textSink) raw(s []byte) {
+	t.c.addRaw(s)
+	if t.enc != nil {
+		if bytes.IndexByte(s, '\\') >= 0 {
+			t.buf = unescape(t.buf[:0], s)
+			s = t.buf
+		}
+		t.f.BPETokens += countBPE(t.enc, string(s))
+	}
+}
+
+// json counts a raw JSON value as compact JSON text.
+func (t *textSink) json(v []byte) {
+	t.c.addJSON(v)
+	if t.enc != nil {
+		var b bytes.Buffer
+		if json.Compact(&b, v) == nil {
+			t.f.BPETokens += countBPE(t.enc, b.String())
+		}
+	}
+}
+
+// at prefixes the path of a *MalformedError.
+func at(err error, format string, args ...any) error {
+	if e, ok := err.(*MalformedError); ok {
+		p := fmt.Sprintf(format, args...)
+		switch {
+		case e.Path == "":
+			e.Path = p
+		case e.Path[0] == '[':
+			e.Path = p + e.Path
+		default:
+			e.Path = p + "." + e.Path
+		}
+	}
+	return err
+}
+
+// modelString reads the model ID.
+func modelString(l *lexer) (string, error) {
+	raw, err := l.str()
+	if err != nil {
+		return "", err
+	}
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		raw = unescape(nil, raw)
+	}
+	return string(raw), nil
+}
+
+// dataURL splits a "data:<media type>;base64,<data>" URL; ok is false for other URLs.
+func dataURL(raw []byte) (data []byte, ok bool) {
+	if !bytes.HasPrefix(raw, []byte("data:")) {
+		return nil, false
+	}
+	i := bytes.IndexByte(raw, ',')
+	if i < 0 || !bytes.HasSuffix(raw[:i], []byte(";base64")) {
+		return nil, false
+	}
+	return raw[i+1:], true
+}
+
+// imageFromBase64 reads an image's dimensions from base64 data; unknown (0, 0) when the
+// header cannot be read, which the image rule prices at its maximum.
+func imageFromBase64(data []byte) imageRef {
+	w, h, err := imageSize(newB64Source(data))
+	if err != nil {
+		return imageRef{}
+	}
+	return imageRef{w: w, h: h}
+}
+
+// defaultDocumentPages is the page estimate for a PDF whose bytes the request does not
+// carry (URL or Files API reference).
+const defaultDocumentPages = 10
+
+// audioBytesPerToken prices OpenAI input audio by size: ~10 tokens per second of
+// 16-kB/s audio.
+const audioBytesPerToken = 1600
+
+func nonNegative(l *lexer, what string) (int64, error) {
+	at := l.i
+	n, err := l.int()
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		l.i = at
+		return 0, l.fail(what + " must not be negative")
+	}
+	return n, nil
+}
