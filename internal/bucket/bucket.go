@@ -61,8 +61,15 @@ type Limit struct {
 // gain is what bucket l regains in dt microseconds.
 func (l *Limit) gain(dt float64) float64 { return l.Refill * dt / l.Period }
 
-// time is how many microseconds bucket l needs to regain units, rounded up.
-func (l *Limit) time(units float64) int64 { return int64(math.Ceil(units * l.Period / l.Refill)) }
+// time is how many microseconds bucket l needs to regain units, rounded up
+// and saturated at Forever.
+func (l *Limit) time(units float64) int64 {
+	w := math.Ceil(units * l.Period / l.Refill)
+	if w >= Forever {
+		return Forever
+	}
+	return int64(w)
+}
 
 // Limits are the shapes of a budget's buckets, indexed by dimension.
 type Limits [N]Limit
@@ -137,17 +144,21 @@ func Reserve(s *State, now int64, lim *Limits, cost *Cost, floor float64, maxWai
 		if c <= 0 || need <= 0 {
 			continue
 		}
-		min := floor * c
-		if need > c-min {
-			return Decision{Wait: Forever, Dim: i, TooLarge: true, Need: need, Have: c - min}
+		low := floor * c
+		// A cost above the capacity but within the bucket's limit per
+		// period (a per-minute limit enforced over a shorter burst) is
+		// admitted once the bucket is full down to the floor, and leaves
+		// debt; above the limit per period it can never fit.
+		if most := max(c, lim[i].Refill) - low; need > most {
+			return Decision{Wait: Forever, Dim: i, TooLarge: true, Need: need, Have: most}
 		}
-		deficit := need + min - s.Level[i]
+		deficit := min(need, c-low) + low - s.Level[i]
 		if deficit <= 0 {
 			continue
 		}
 		w := lim[i].time(deficit)
 		if w > d.Wait || d.Dim < 0 {
-			d.Wait, d.Dim, d.Need, d.Have = w, i, need, s.Level[i]-min
+			d.Wait, d.Dim, d.Need, d.Have = w, i, need, s.Level[i]-low
 		}
 	}
 	if d.Wait > maxWait {

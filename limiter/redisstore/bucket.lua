@@ -28,7 +28,7 @@ local op = ARGV[1]
 local N = 6
 local FULL, FULLS = 1e300, "1e300"
 local tonumber, format, concat = tonumber, string.format, table.concat
-local min, ceil, floor = math.min, math.ceil, math.floor
+local min, max, ceil, floor = math.min, math.max, math.ceil, math.floor
 local LF = {"l0", "l1", "l2", "l3", "l4", "l5"}
 
 local function fmt(x)
@@ -200,11 +200,14 @@ if op == "r" then
       cost[i] = need
       if need > 0 then
         local mn = fl * c
-        if need > c - mn then
+        -- above the capacity but within the limit per period: admitted
+        -- once full down to the floor (internal/bucket.Reserve)
+        local most = max(c, ref[i]) - mn
+        if need > most then
           save()
-          return concat({"0", "0", tostring(i - 1), "1", ARGV[21 + i], fmt(c - mn), seqS, nowS}, " ")
+          return concat({"0", "0", tostring(i - 1), "1", ARGV[21 + i], fmt(most), seqS, nowS}, " ")
         end
-        local deficit = need + mn - lv[i]
+        local deficit = min(need, c - mn) + mn - lv[i]
         if deficit > 0 then
           local w = ceil(deficit * per[i] / ref[i])
           if w > wait or dim < 0 then

@@ -146,6 +146,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"SetBudget", setBudget},
 		{"ClockBackwards", clockBackwards},
 		{"DayBuckets", dayBuckets},
+		{"Oversized", oversized},
 		{"Concurrent", concurrent},
 	}
 	for _, c := range cases {
@@ -464,4 +465,23 @@ func concurrent(e *env) {
 		e.t.Fatalf("%d of 200 concurrent calls admitted by a 100 RPM budget; want exactly 100", got)
 	}
 	e.wantLevels(l, [3]float64{0, 1_000_000 - 1000, 1_000_000 - 1000})
+}
+
+// oversized: with a burst shorter than the period (capacity 1000 of a 6000
+// ITPM limit), a call above the capacity but within the limit is admitted
+// once the bucket is full, and leaves debt; above the limit it never fits.
+func oversized(e *env) {
+	l := e.limiter(tier.Budget{ITPM: 6000, Burst: 10 * time.Second})
+	e.allow(l, cost(0, 500, 0))
+	// 3000 > capacity: it needs the bucket full (500 more: 5 s).
+	e.refused(l, cost(0, 3000, 0), limiter.ErrLimited, tier.ITPM, 5*time.Second)
+	e.clock.Advance(5 * time.Second)
+	e.allow(l, cost(0, 3000, 0))
+	r, _ := l.Remaining(e.ctx)
+	if got := r.Buckets[tier.ITPM].Level; got != -2000 {
+		e.t.Fatalf("level after an oversized call = %v; want -2000", got)
+	}
+	// The debt delays the next call: 2000 + 100 at 100/s.
+	e.reserve(l, cost(0, 100, 0), 21*time.Second)
+	e.refused(l, cost(0, 6001, 0), limiter.ErrTooLarge, tier.ITPM, 0)
 }
