@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ratekeeper/ratekeeper/internal/simtok"
+	"github.com/ratekeeper/ratekeeper/tokencount/bpe"
 )
 
 var fitBase = flag.Bool("fitbase", false, "fit baseText to o200k_base over the corpus and print it")
@@ -19,7 +20,7 @@ func TestFitBaseWeights(t *testing.T) {
 	if !*fitBase {
 		t.Skip("pass -fitbase")
 	}
-	e, err := New(WithBPE(O200K))
+	e, err := New(WithCounter(loadBPE(t, bpe.O200K)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +53,16 @@ func TestFitBaseWeights(t *testing.T) {
 	for j := fTextFirst; j <= fTextLast; j++ {
 		t.Logf("%-14s %.4f", featureNames[j], b[j])
 	}
+}
+
+// loadBPE returns the tokencount/bpe Counter of the encoding.
+func loadBPE(tb testing.TB, encoding string) *bpe.Counter {
+	tb.Helper()
+	c, err := bpe.Load(encoding)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 func estimateItem(e *Estimator, it corpusItem) (Estimate, error) {
@@ -197,7 +208,7 @@ func TestAccuracy(t *testing.T) {
 		modes = append(modes, struct {
 			name string
 			opts []Option
-		}{"bpe-o200k", []Option{WithBPE(O200K)}})
+		}{"bpe-o200k", []Option{WithCounter(loadBPE(t, bpe.O200K))}})
 	}
 	for _, m := range modes {
 		t.Run(m.name, func(t *testing.T) {

@@ -13,6 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pkoukk/tiktoken-go"
+	"github.com/ratekeeper/ratekeeper/tokencount/bpe"
 )
 
 // Benchmark inputs are generated in code, once.
@@ -54,10 +57,14 @@ func repeatTo(s string, n int) string {
 	return b.String()[:n]
 }
 
-// BenchmarkCount compares, on the same text, the heuristic counter, the capped BPE
-// count, and plain tiktoken-go Encode (o200k_base).
+// BenchmarkCount compares, on the same text, the heuristic counter and plain
+// tiktoken-go Encode (o200k_base). Package tokencount/bpe's BenchmarkCount compares its
+// capped count with the same baseline.
 func BenchmarkCount(b *testing.B) {
-	enc, err := encoders[O200K]()
+	// bpe.Load installs tiktoken-go's offline loader (once, before any GetEncoding);
+	// after it, GetEncoding reads the same embedded vocabulary.
+	loadBPE(b, bpe.O200K)
+	enc, err := tiktoken.GetEncoding(bpe.O200K)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,13 +77,6 @@ func BenchmarkCount(b *testing.B) {
 			for b.Loop() {
 				c := counter{f: &f}
 				c.addString(s)
-			}
-		})
-		b.Run("input="+name+"/method=bpe-capped", func(b *testing.B) {
-			b.SetBytes(int64(len(s)))
-			b.ReportAllocs()
-			for b.Loop() {
-				countBPE(enc, s)
 			}
 		})
 		b.Run("input="+name+"/method=tiktoken-go", func(b *testing.B) {
@@ -107,7 +107,7 @@ func BenchmarkEstimate(b *testing.B) {
 	for _, mode := range []struct {
 		name string
 		opts []Option
-	}{{"heuristic", nil}, {"bpe-o200k", []Option{WithBPE(O200K)}}} {
+	}{{"heuristic", nil}, {"bpe-o200k", []Option{WithCounter(loadBPE(b, bpe.O200K))}}} {
 		e, err := New(mode.opts...)
 		if err != nil {
 			b.Fatal(err)
@@ -150,9 +150,9 @@ func BenchmarkEstimate(b *testing.B) {
 	})
 }
 
-// TestColdStart measures, in fresh processes, the first load of each BPE encoding
-// (time and retained heap) and the heap cost of the heuristic path:
-// go test -run TestColdStart -v ./tokencount
+// TestColdStart measures, in a fresh process, the first estimate of the heuristic path
+// (time and retained heap); package tokencount/bpe's TestColdStart measures the BPE
+// encodings: go test -run TestColdStart -v ./tokencount
 func TestColdStart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
@@ -161,17 +161,15 @@ func TestColdStart(t *testing.T) {
 		coldStartChild(mode)
 		return
 	}
-	for _, mode := range []string{"heuristic", CL100K, O200K} {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestColdStart$", "-test.v")
-		cmd.Env = append(os.Environ(), "TOKENCOUNT_COLDSTART="+mode)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", mode, err, out)
-		}
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(line, "coldstart:") {
-				t.Log(line)
-			}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestColdStart$", "-test.v")
+	cmd.Env = append(os.Environ(), "TOKENCOUNT_COLDSTART=heuristic")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "coldstart:") {
+			t.Log(line)
 		}
 	}
 }
@@ -185,11 +183,7 @@ func coldStartChild(mode string) {
 	}
 	h0 := heap()
 	start := time.Now()
-	var opts []Option
-	if mode != "heuristic" {
-		opts = append(opts, WithBPE(mode))
-	}
-	e, err := New(opts...)
+	e, err := New()
 	if err != nil {
 		panic(err)
 	}
@@ -199,34 +193,5 @@ func coldStartChild(mode string) {
 	d := time.Since(start)
 	h1 := heap()
 	runtime.KeepAlive(e)
-	fmt.Printf("coldstart: mode=%s first estimate (incl. encoder load) %v, retained heap +%.1f MiB\n", mode, d.Round(time.Millisecond), float64(h1-h0)/(1<<20))
-}
-
-func TestEncoderLoadedOnce(t *testing.T) {
-	a, err := encoders[CL100K]()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := encoders[CL100K]()
-	if a != b {
-		t.Error("two loads of cl100k_base returned different encoders")
-	}
-	// Special tokens in text must not panic and count as ordinary text.
-	if n := countBPE(a, "<|endoftext|> hi"); n < 3 {
-		t.Errorf("countBPE(special token text) = %d", n)
-	}
-}
-
-// TestBPECapLinear checks the cap: a long run of one letter costs about the same per
-// byte as a short one (tiktoken-go alone is quadratic).
-func TestBPECapLinear(t *testing.T) {
-	enc, err := encoders[O200K]()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n1 := countBPE(enc, strings.Repeat("a", 1<<10))
-	n2 := countBPE(enc, strings.Repeat("a", 64<<10))
-	if n2 < 50*n1 || n2 > 80*n1 {
-		t.Errorf("counts %d (1 KiB) and %d (64 KiB); want about 64x", n1, n2)
-	}
+	fmt.Printf("coldstart: mode=%s first estimate %v, retained heap +%.1f MiB\n", mode, d.Round(time.Millisecond), float64(h1-h0)/(1<<20))
 }

@@ -144,7 +144,7 @@ func TestManyModelsBounded(t *testing.T) {
 
 func TestNewValidates(t *testing.T) {
 	for _, opts := range [][]Option{
-		{WithBPE("p50k_base")},
+		{WithCounter(nil)},
 		{WithMargin(Margin{Quantile: 1.5})},
 		{WithOutputPolicy(OutputPolicy{Learned: true, Quantile: -1})},
 		{WithModelLimits("x", Limits{ContextWindow: -1})},

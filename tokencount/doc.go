@@ -38,13 +38,17 @@
 //
 // The default mode is the character-class heuristic: it loads no vocabulary, allocates
 // nothing while counting, and runs 70–300 times as fast as tiktoken-go. With
-// WithBPE(O200K) or WithBPE(CL100K), text is also counted with tiktoken-go, using the
-// vocabularies embedded by tiktoken-go-loader (no network call, ever), loaded once per
-// process on first use (~0.1–0.2 s, 11–22 MiB of heap). Runs of one character class
-// longer than 128 bytes are cut before they reach tiktoken-go, whose byte-pair merge is
-// quadratic in the piece length, so base64 blobs, minified data or one huge word cost
-// linear time; other text is handed over in ~2 KiB chunks cut at word boundaries, which
-// leaves counts unchanged and is faster than one large call. Against a server that does not count like tiktoken, BPE is no more
+// WithCounter, text is also counted by a Counter, and that count becomes the basis of
+// the estimate. Package tokencount/bpe provides tiktoken-go's o200k_base and cl100k_base
+// as Counters, with vocabularies embedded in the binary (no network call, ever) and a
+// cap that keeps counting linear in the text's length:
+//
+//	c, err := bpe.Load(bpe.O200K) // ~0.1–0.2 s and 11–22 MiB of heap, once per process
+//	...
+//	e, err := tokencount.New(tokencount.WithCounter(c))
+//
+// It is a separate package so that programs that do not import it carry no vocabulary
+// (about 7 MB). Against a server that does not count like tiktoken, BPE is no more
 // accurate than the calibrated heuristic; it is useful for OpenAI models, whose
 // tokenizers it is.
 //
@@ -58,6 +62,5 @@
 // An Estimator is safe for concurrent use by multiple goroutines. Estimates never take
 // a lock on the hot path; Observe takes a short per-model lock. Memory is bounded: per
 // model, a few kilobytes of calibration state and 128 recent observations, for at most
-// 64 models (more share one calibrator). The package has no mutable global state other
-// than the lazily loaded BPE encoders.
+// 64 models (more share one calibrator). The package has no mutable global state.
 package tokencount

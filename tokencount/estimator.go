@@ -1,12 +1,11 @@
 package tokencount
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"sync"
-
-	"github.com/pkoukk/tiktoken-go"
 )
 
 // Estimate is the pre-send cost of one request. The zero Estimate is empty: Observe
@@ -110,17 +109,32 @@ type Stats struct {
 type Option func(*config)
 
 type config struct {
-	bpe    string
-	output OutputPolicy
-	margin Margin
-	limits map[string]Limits
+	counter    Counter // nil in heuristic mode
+	counterSet bool    // WithCounter was given, to refuse a nil Counter
+	output     OutputPolicy
+	margin     Margin
+	limits     map[string]Limits
 }
 
-// WithBPE counts text with the named tiktoken encoding (CL100K or O200K) instead of
-// the character-class heuristic. The encoding is loaded from the vocabularies embedded
-// in the binary (no network), once per process, on first use: ~0.1–0.2 s and 11–22 MiB
-// of heap. Calibration still applies, so counts converge to the server's.
-func WithBPE(encoding string) Option { return func(c *config) { c.bpe = encoding } }
+// A Counter counts the tokens of a text with a vocabulary (package tokencount/bpe
+// provides tiktoken's). Its counts should be close to o200k_base's: the priors assume
+// so; calibration corrects the rest. It must be safe for concurrent use.
+type Counter interface {
+	Count(text string) int64
+}
+
+// WithCounter counts the text of every request with c as well as with the
+// character-class heuristic, into Features.BPETokens, and makes that count the basis of
+// the estimate instead of the heuristic's. Calibration still applies, so estimates
+// converge to the server's counts. New fails if c is nil. For example, with package
+// tokencount/bpe:
+//
+//	c, err := bpe.Load(bpe.O200K)
+//	...
+//	e, err := tokencount.New(tokencount.WithCounter(c))
+func WithCounter(c Counter) Option {
+	return func(cfg *config) { cfg.counter, cfg.counterSet = c, true }
+}
 
 // WithOutputPolicy sets the output reservation policy (default: the zero OutputPolicy,
 // which reserves max_tokens).
@@ -150,7 +164,6 @@ const maxModels = 64
 // goroutines.
 type Estimator struct {
 	cfg config
-	enc func() (*tiktoken.Tiktoken, error) // nil in heuristic mode
 
 	mu   sync.RWMutex // guards cals
 	cals map[calKey]*calibrator
@@ -205,15 +218,10 @@ func New(opts ...Option) (*Estimator, error) {
 			return nil, fmt.Errorf("tokencount: negative limits for %q", prefix)
 		}
 	}
-	e := &Estimator{cfg: c, cals: map[calKey]*calibrator{}}
-	if c.bpe != "" {
-		load, ok := encoders[c.bpe]
-		if !ok {
-			return nil, fmt.Errorf("tokencount: unknown BPE encoding %q (want %q or %q)", c.bpe, CL100K, O200K)
-		}
-		e.enc = load
+	if c.counterSet && c.counter == nil {
+		return nil, errors.New("tokencount: WithCounter(nil)")
 	}
-	return e, nil
+	return &Estimator{cfg: c, cals: map[calKey]*calibrator{}}, nil
 }
 
 // EstimateAnthropic estimates a Claude Messages API request body (POST /v1/messages).
@@ -243,15 +251,7 @@ func (e *Estimator) estimate(p Provider, body []byte) (Estimate, error) {
 		return Estimate{}, &TooLargeError{What: WhatBodyBytes, Need: int64(len(body)), Limit: maxBody}
 	}
 	var r request
-	if e.enc != nil {
-		enc, err := e.enc()
-		if err != nil {
-			return Estimate{}, err
-		}
-		r.text.init(enc)
-	} else {
-		r.text.init(nil)
-	}
+	r.text.init(e.cfg.counter)
 	if err := parse(body, &r); err != nil {
 		return Estimate{}, err
 	}
@@ -367,7 +367,7 @@ func (e *Estimator) calibrator(p Provider, model string, info modelInfo) *calibr
 			return c
 		}
 	}
-	mu, nu := priors(p, info, e.enc != nil)
+	mu, nu := priors(p, info, e.cfg.counter != nil)
 	c = newCalibrator(mu, nu, e.cfg.margin)
 	e.cals[k] = c
 	return c

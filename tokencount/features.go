@@ -36,8 +36,8 @@ type Features struct {
 	ImageTokens   int64 // image (and audio) tokens by the provider's published formula
 	DocumentPages int64 // PDF pages (estimated)
 
-	// BPETokens is the tiktoken count of the text when the Estimator uses BPE
-	// (WithBPE); zero in the default heuristic mode.
+	// BPETokens is the Counter's count of the text when the Estimator has one
+	// (WithCounter); zero in the default heuristic mode.
 	BPETokens int64
 }
 

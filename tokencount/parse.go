@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-
-	"github.com/pkoukk/tiktoken-go"
 )
 
 // request is what the parsers extract from a body.
@@ -26,38 +24,38 @@ type imageRef struct {
 	lowDetail bool
 }
 
-// textSink counts text into Features and, in BPE mode, into BPETokens.
+// textSink counts text into Features and, with a Counter, into BPETokens.
 type textSink struct {
 	c   counter
 	f   Features
-	enc *tiktoken.Tiktoken
+	cnt Counter // nil in heuristic mode
 	buf []byte
 }
 
-func (t *textSink) init(enc *tiktoken.Tiktoken) {
+func (t *textSink) init(cnt Counter) {
 	t.c.f = &t.f
-	t.enc = enc
+	t.cnt = cnt
 }
 
 // raw counts the raw contents of a JSON string.
 func (t *textSink) raw(s []byte) {
 	t.c.addRaw(s)
-	if t.enc != nil {
+	if t.cnt != nil {
 		if bytes.IndexByte(s, '\\') >= 0 {
 			t.buf = unescape(t.buf[:0], s)
 			s = t.buf
 		}
-		t.f.BPETokens += countBPE(t.enc, string(s))
+		t.f.BPETokens += t.cnt.Count(string(s))
 	}
 }
 
 // json counts a raw JSON value as compact JSON text.
 func (t *textSink) json(v []byte) {
 	t.c.addJSON(v)
-	if t.enc != nil {
+	if t.cnt != nil {
 		var b bytes.Buffer
 		if json.Compact(&b, v) == nil {
-			t.f.BPETokens += countBPE(t.enc, b.String())
+			t.f.BPETokens += t.cnt.Count(b.String())
 		}
 	}
 }

@@ -26,9 +26,9 @@ var baseText = vec{
 const claudeText = 1.2
 
 // priors returns the prior weights μ and the correction scales ν of a model's
-// calibrator. In BPE mode the text contributes through BPETokens, and the character
-// classes only through learned corrections.
-func priors(p Provider, info modelInfo, bpe bool) (mu, nu vec) {
+// calibrator. With a Counter (hasCounter) the text contributes through BPETokens, and
+// the character classes only through learned corrections.
+func priors(p Provider, info modelInfo, hasCounter bool) (mu, nu vec) {
 	textMul := info.textFactor
 	if p == Anthropic {
 		textMul *= claudeText
@@ -62,12 +62,12 @@ func priors(p Provider, info modelInfo, bpe bool) (mu, nu vec) {
 	}
 	for j := fTextFirst; j <= fTextLast; j++ {
 		nu[j] = baseText[j] * textMul
-		if !bpe {
+		if !hasCounter {
 			mu[j] = nu[j]
 		}
 	}
 	nu[fLongWords] = 0.5 * textMul // learnable although its prior is zero
-	if bpe {
+	if hasCounter {
 		mu[fBPE] = textMul
 		nu[fBPE] = textMul
 	}
