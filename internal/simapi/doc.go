@@ -1,0 +1,54 @@
+// Package simapi is a simulated Claude Messages API (and OpenAI Chat Completions API)
+// that behaves like the real services where rate limits are concerned. Every test and
+// benchmark of ratekeeper runs against it; it shares no code with the limiter it tests.
+//
+// # Routes
+//
+//   - POST /v1/messages: JSON, or a `stream: true` SSE stream (message_start,
+//     content_block_start, ping, content_block_delta…, content_block_stop, message_delta
+//     with cumulative usage, message_stop).
+//   - POST /v1/messages/count_tokens: {"input_tokens": N}; limited only by
+//     Config.CountTokensRPM.
+//   - POST /v1/chat/completions (OpenAI): JSON or SSE chunks; with
+//     stream_options.include_usage a final chunk with `choices: []` and usage, then
+//     `data: [DONE]`.
+//
+// The API key is x-api-key (or a bearer token) on the Anthropic routes and the bearer token
+// on the OpenAI route. A model maps to a Class by its longest matching prefix; unknown
+// models get 404.
+//
+// # Admission
+//
+// Each (API key, class) has token buckets refilled continuously at the per-minute limit:
+// RPM, ITPM and OTPM for Anthropic classes, RPM and TPM for OpenAI classes. Config.Burst
+// shrinks their capacity below a full minute (sub-minute enforcement). Input tokens are
+// counted by package simtok, deliberately not the client's estimator, and charged at
+// admission. Output is charged per Config.OutputPolicy: reserved as max_tokens and settled
+// at the end (2025 docs), or charged as produced (2026 docs). A request is admitted only if
+// every bucket can take it; refusals charge nothing. Output lengths are drawn
+// deterministically from the request body and Config.Seed (1..max_tokens), or set exactly
+// by the request header x-sim-output-tokens; generation takes Config.PerTokenLatency per
+// token on timers, so it is instant under testing/synctest.
+//
+// Answers: 429 rate_limit_error with retry-after (whole seconds, rounded up); 429 with
+// details.error_code enforced_spend_limit_reached and no retry-after for a spend-limited
+// key; 529 overloaded_error during Config.OverloadWindows, above Config.MaxConcurrent
+// requests in flight, or with probability Config.OverloadProbability; 400
+// invalid_request_error for malformed bodies; 401 without a key; 404 for unknown routes and
+// models. Every response carries request-id, and every response whose key and class are
+// known carries the anthropic-ratelimit-{requests,input-tokens,output-tokens,tokens}-
+// {limit,remaining,reset} headers (reset in RFC 3339; token remaining rounded to the nearest
+// thousand unless Config.ExactRemaining). The OpenAI route answers in OpenAI's shapes:
+// x-ratelimit-{limit,remaining,reset}-{requests,tokens} headers with Go-style durations,
+// rate_limit_exceeded and insufficient_quota bodies, 503 when overloaded.
+//
+// # Use
+//
+// Most tests create a Server with New, call Start for a loopback URL (or, inside a
+// testing/synctest bubble, use Transport in an http.Client), point the official SDK at it
+// with its base-URL option, and read the Ledger: outcome counts per key and class, and
+// MaxWindowUsage, the exact maximum usage in any sliding window, which is how a test
+// proves that a client never exceeded a limit. Close ends everything the server started.
+//
+// The server reads time only from time.Now and waits only on timers.
+package simapi

@@ -1,0 +1,433 @@
+package simapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrClosed is returned by Start and by the Transport after Close.
+var ErrClosed = errors.New("simapi: server closed")
+
+// maxBody is the request size limit of the Messages API (32 MB).
+const maxBody = 32 << 20
+
+// Server is the simulated API. Create it with New, serve it with Handler, Start or
+// Transport, read what happened from Ledger, and Close it. It is safe for concurrent use by
+// multiple goroutines.
+type Server struct {
+	cfg     Config
+	classes []Class
+	created time.Time
+	ledger  *Ledger
+	latency time.Duration // per output token; 0 = none
+	seq     atomic.Uint64 // request ids
+
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // handlers and in-process responses in flight
+
+	// mu guards the fields below it.
+	mu       sync.Mutex
+	closed   bool
+	buckets  map[ledgerKey]*keyState
+	counts   map[string]*bucket // count_tokens RPM per key
+	inflight int
+	rng      *rand.Rand
+	spend    map[string]bool
+	pipes    map[*pipeBody]struct{}
+	httpSrv  *http.Server
+	served   chan struct{}
+}
+
+// keyState holds the buckets of one (API key, model class).
+type keyState struct {
+	req, in, out, tok bucket
+}
+
+// New validates cfg and returns a server whose clock (for overload windows) starts now.
+func New(cfg Config) (*Server, error) {
+	classes, err := cfg.validate()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Classes = classes
+	lat := cfg.PerTokenLatency
+	switch {
+	case lat == 0:
+		lat = DefaultPerTokenLatency
+	case lat < 0:
+		lat = 0
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:     cfg,
+		classes: classes,
+		created: time.Now(),
+		ledger:  newLedger(),
+		latency: lat,
+		ctx:     ctx,
+		cancel:  cancel,
+		buckets: map[ledgerKey]*keyState{},
+		counts:  map[string]*bucket{},
+		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		spend:   map[string]bool{},
+		pipes:   map[*pipeBody]struct{}{},
+	}
+	for _, k := range cfg.SpendLimitedKeys {
+		s.spend[k] = true
+	}
+	return s, nil
+}
+
+// Ledger returns the server's ledger.
+func (s *Server) Ledger() *Ledger { return s.ledger }
+
+// SetSpendLimited sets whether key's spend limit is exhausted (see
+// Config.SpendLimitedKeys).
+func (s *Server) SetSpendLimited(key string, limited bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limited {
+		s.spend[key] = true
+	} else {
+		delete(s.spend, key)
+	}
+}
+
+// Handler returns the server's HTTP handler. It serves POST /v1/messages,
+// POST /v1/messages/count_tokens and POST /v1/chat/completions, and 404 not_found_error
+// for anything else. Handlers in flight stop when Close is called.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.serveHTTP)
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		http.Error(w, "simapi: server closed", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.ctx, cancel)
+	defer stop()
+	r = r.WithContext(ctx)
+
+	switch r.URL.Path {
+	case "/v1/messages":
+		s.messages(w, r)
+	case "/v1/messages/count_tokens":
+		s.countTokens(w, r)
+	case "/v1/chat/completions":
+		s.chatCompletions(w, r)
+	default:
+		s.ledger.outcome("", "", Rejected)
+		if isOpenAIPath(r.URL.Path) {
+			writeOpenAIError(w, http.StatusNotFound, "invalid_request_error", "unknown_url",
+				fmt.Sprintf("Invalid URL (%s %s)", r.Method, r.URL.Path))
+			return
+		}
+		writeAnthropicError(w, s.requestID(), http.StatusNotFound, "not_found_error",
+			fmt.Sprintf("Not found: %s %s", r.Method, r.URL.Path), nil)
+	}
+}
+
+// Start serves the handler on a new loopback listener and returns its base URL, such as
+// "http://127.0.0.1:41234". It can be called once. Real network I/O does not block durably
+// inside a testing/synctest bubble: use Transport there.
+func (s *Server) Start() (baseURL string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return "", ErrClosed
+	}
+	if s.httpSrv != nil {
+		return "", errors.New("simapi: already started")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("simapi: listen: %w", err)
+	}
+	s.httpSrv = &http.Server{
+		Handler:           s.Handler(),
+		BaseContext:       func(net.Listener) context.Context { return s.ctx },
+		ReadHeaderTimeout: time.Minute,
+	}
+	s.served = make(chan struct{})
+	go func(srv *http.Server, done chan struct{}) {
+		defer close(done)
+		_ = srv.Serve(ln) // returns http.ErrServerClosed after Close
+	}(s.httpSrv, s.served)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops the listener if any, ends every request in flight (streams are cut), and
+// waits until no goroutine of the server remains. It is safe to call more than once.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	pipes := make([]*pipeBody, 0, len(s.pipes))
+	for p := range s.pipes {
+		pipes = append(pipes, p)
+	}
+	srv, served := s.httpSrv, s.served
+	s.mu.Unlock()
+
+	if srv != nil {
+		// Closing the connections first cuts streams in flight instead of letting their
+		// handlers end them cleanly.
+		_ = srv.Close()
+		<-served
+	}
+	for _, p := range pipes {
+		p.abort(ErrClosed)
+	}
+	s.cancel()
+	s.wg.Wait()
+}
+
+// requestID returns a new request id like "req_sim0000000000000001".
+func (s *Server) requestID() string {
+	return fmt.Sprintf("req_sim%016x", s.seq.Add(1))
+}
+
+// sleep waits d on a timer; it reports false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// outputTokens draws the output length for a request: the x-sim-output-tokens header if
+// present (clamped to [1, maxTokens]), else 1 + hash(seed, body) mod maxTokens.
+func (s *Server) outputTokens(r *http.Request, body []byte, maxTokens int64) int64 {
+	if maxTokens < 1 {
+		return 0
+	}
+	if v := r.Header.Get("x-sim-output-tokens"); v != "" {
+		var n int64
+		if _, err := fmt.Sscan(v, &n); err == nil {
+			return min(max(n, 1), maxTokens)
+		}
+	}
+	h := fnv.New64a()
+	var seed [8]byte
+	for i := range seed {
+		seed[i] = byte(s.cfg.Seed >> (8 * i))
+	}
+	h.Write(seed[:])
+	h.Write(body)
+	return 1 + int64(h.Sum64()%uint64(maxTokens))
+}
+
+// chunkTokens is the number of output tokens generated (and streamed) per step.
+func chunkTokens(total int64) int64 { return max(16, (total+31)/32) }
+
+// admission is an admitted generation request.
+type admission struct {
+	key   string
+	class *Class
+	input int64
+	// reserved is the output reserved in the OTPM (Anthropic) or TPM (OpenAI) bucket
+	// under OutputReserveMaxTokens.
+	reserved int64
+	// choices is the number of completions generated in parallel (OpenAI n); every
+	// generated token is charged this many times.
+	choices int64
+}
+
+// refusal says why a request was not admitted.
+type refusal struct {
+	outcome Outcome
+	dim     string        // the bucket that needs the longest wait, for messages
+	limit   int64         // its per-minute limit
+	level   int64         // its remaining budget
+	need    int64         // what the request needed from it
+	wait    time.Duration // until every bucket could take the request
+}
+
+// stateLocked returns the buckets of (key, class), created full on first use and
+// advanced to now. s.mu must be held.
+func (s *Server) stateLocked(key string, cl *Class, now time.Time) *keyState {
+	k := ledgerKey{key, cl.Name}
+	st := s.buckets[k]
+	if st == nil {
+		l := cl.Limits
+		st = &keyState{
+			req: newBucket(l.RPM, s.cfg.Burst, now),
+			in:  newBucket(l.ITPM, s.cfg.Burst, now),
+			out: newBucket(l.OTPM, s.cfg.Burst, now),
+			tok: newBucket(l.TPM, s.cfg.Burst, now),
+		}
+		s.buckets[k] = st
+	}
+	st.req.advance(now)
+	st.in.advance(now)
+	st.out.advance(now)
+	st.tok.advance(now)
+	return st
+}
+
+// overloadedLocked reports whether a new generation request is overloaded now.
+// s.mu must be held.
+func (s *Server) overloadedLocked(now time.Time) bool {
+	since := now.Sub(s.created)
+	for _, w := range s.cfg.OverloadWindows {
+		if since >= w.Start && since < w.End {
+			return true
+		}
+	}
+	if s.cfg.MaxConcurrent > 0 && s.inflight >= s.cfg.MaxConcurrent {
+		return true
+	}
+	return s.cfg.OverloadProbability > 0 && s.rng.Float64() < s.cfg.OverloadProbability
+}
+
+// admit runs admission for a generation request of input tokens and at most maxOut output
+// tokens: overload first, then every bucket, all or nothing. A refusal charges nothing.
+func (s *Server) admit(key string, cl *Class, input, maxOut, choices int64) (*admission, *refusal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if s.spend[key] {
+		return nil, &refusal{outcome: SpendLimited}
+	}
+	if s.overloadedLocked(now) {
+		return nil, &refusal{outcome: Overloaded}
+	}
+	st := s.stateLocked(key, cl, now)
+	reserve := int64(0)
+	if s.cfg.OutputPolicy == OutputReserveMaxTokens {
+		reserve = maxOut * choices
+	}
+	type step struct {
+		b          *bucket
+		check      int64 // what must fit
+		take       int64 // what is debited
+		name, unit string
+	}
+	var steps []step
+	if cl.Provider == Anthropic {
+		outCheck := reserve
+		if reserve == 0 {
+			outCheck = 1
+		}
+		steps = []step{
+			{&st.req, 1, 1, "requests", "requests per minute"},
+			{&st.in, input, input, "input_tokens", "input tokens per minute"},
+			{&st.out, outCheck, reserve, "output_tokens", "output tokens per minute"},
+		}
+	} else {
+		steps = []step{
+			{&st.req, 1, 1, "requests", "requests per min (RPM)"},
+			{&st.tok, input + reserve, input + reserve, "tokens", "tokens per min (TPM)"},
+		}
+	}
+	var ref *refusal
+	for _, sp := range steps {
+		ok, wait, _ := sp.b.check(float64(sp.check))
+		if ok {
+			continue
+		}
+		if ref == nil || wait > ref.wait {
+			ref = &refusal{outcome: RateLimited, dim: sp.unit, limit: int64(sp.b.limit),
+				level: sp.b.remaining(), need: sp.check, wait: wait}
+		}
+	}
+	if ref != nil {
+		return nil, ref
+	}
+	for _, sp := range steps {
+		sp.b.take(float64(sp.take))
+	}
+	s.inflight++
+	s.ledger.charge(key, cl.Name, Requests, 1)
+	s.ledger.charge(key, cl.Name, InputTokens, input)
+	return &admission{key: key, class: cl, input: input, reserved: reserve, choices: choices}, nil
+}
+
+// produce charges n generated output tokens per choice.
+func (s *Server) produce(a *admission, n int64) {
+	if n <= 0 {
+		return
+	}
+	n *= a.choices
+	s.ledger.charge(a.key, a.class.Name, OutputTokens, n)
+	if a.reserved > 0 {
+		return // already reserved
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stateLocked(a.key, a.class, time.Now())
+	if a.class.Provider == Anthropic {
+		st.out.take(float64(n))
+	} else {
+		st.tok.take(float64(n))
+	}
+}
+
+// finish settles an admitted request that produced output tokens per choice: the unused
+// reservation is refunded.
+func (s *Server) finish(a *admission, produced int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.inflight--
+	if unused := a.reserved - produced*a.choices; unused > 0 {
+		st := s.stateLocked(a.key, a.class, time.Now())
+		if a.class.Provider == Anthropic {
+			st.out.give(float64(unused))
+		} else {
+			st.tok.give(float64(unused))
+		}
+	}
+}
+
+// generate produces n output tokens for a, step by step, sleeping the configured latency
+// before each step and calling emit (if not nil) after it. It returns the tokens produced,
+// which is less than n if ctx ends or emit fails.
+func (s *Server) generate(ctx context.Context, a *admission, n int64, emit func(k int64) error) int64 {
+	if !sleep(ctx, s.cfg.BaseLatency) {
+		return 0
+	}
+	var done int64
+	step := chunkTokens(n)
+	for done < n {
+		k := min(step, n-done)
+		if !sleep(ctx, time.Duration(k)*s.latency) {
+			return done
+		}
+		s.produce(a, k)
+		done += k
+		if emit != nil {
+			if err := emit(k); err != nil {
+				return done
+			}
+		}
+	}
+	return done
+}
