@@ -1,0 +1,112 @@
+package ratekeeper
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ratekeeper/ratekeeper/limiter"
+	"github.com/ratekeeper/ratekeeper/tier"
+)
+
+// EventKind says what happened to a call.
+type EventKind uint8
+
+const (
+	// Admitted: the call was admitted and is being sent. Wait is how long
+	// it waited for the budget (and the concurrency bound).
+	Admitted EventKind = iota + 1
+	// Refused: the limiter refused the call (too large, or the wait would
+	// outlive the deadline or the max wait); Err says why.
+	Refused
+	// Retried: the server refused an attempt (Status) and the call will be
+	// retried; Wait is the backoff before it goes back to admission.
+	Retried
+	// Failed: the call ends with a refusal that is not retried (Err, or the
+	// last attempt's Status).
+	Failed
+	// Synced: response headers changed the local budget: a level lowered
+	// to the server's remaining (Dimension), or a limit learned (Limit).
+	Synced
+	// Settled: the call's reservation was settled at its actual usage
+	// (Cost).
+	Settled
+)
+
+var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && k > 0 {
+		return eventNames[k]
+	}
+	return "unknown"
+}
+
+// Event is what the Keeper reports to WithObserver and WithLogger.
+type Event struct {
+	Kind EventKind
+	// Model is the request's model; Pool its rate-limit pool.
+	Model, Pool string
+	// Attempt counts from 1.
+	Attempt int
+	// Wait is the time spent waiting (Admitted) or the backoff ahead
+	// (Retried).
+	Wait time.Duration
+	// Dimension is the bucket concerned (Refused, Retried on a 429,
+	// Synced); HasDimension says whether there is one.
+	Dimension    tier.Dimension
+	HasDimension bool
+	// Status is the HTTP status of the attempt (Retried, Failed).
+	Status int
+	// Cost is the reservation (Admitted) or the actual usage (Settled).
+	Cost limiter.Cost
+	// Limit is a limit learned from the headers (Synced), else 0.
+	Limit int64
+	// Burst is a budget Burst learned from the headers (Synced): the
+	// server enforces its per-minute limits over this interval. Else 0.
+	Burst time.Duration
+	// Err is the error (Refused, Failed).
+	Err error
+}
+
+func (k *Keeper) emit(ctx context.Context, e Event) {
+	if k.observe != nil {
+		k.observe(e)
+	}
+	if k.logger == nil {
+		return
+	}
+	level := slog.LevelDebug
+	switch e.Kind {
+	case Retried, Synced:
+		level = slog.LevelInfo
+	case Refused, Failed:
+		level = slog.LevelWarn
+	}
+	if !k.logger.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{slog.String("model", e.Model), slog.String("pool", e.Pool), slog.Int("attempt", e.Attempt)}
+	if e.Wait > 0 {
+		attrs = append(attrs, slog.Duration("wait", e.Wait))
+	}
+	if e.HasDimension {
+		attrs = append(attrs, slog.String("dimension", e.Dimension.String()))
+	}
+	if e.Status != 0 {
+		attrs = append(attrs, slog.Int("status", e.Status))
+	}
+	if e.Burst != 0 {
+		attrs = append(attrs, slog.Duration("burst", e.Burst))
+	}
+	if e.Limit != 0 {
+		attrs = append(attrs, slog.Int64("limit", e.Limit))
+	}
+	if e.Cost != (limiter.Cost{}) {
+		attrs = append(attrs, slog.Int64("input_tokens", e.Cost.InputTokens), slog.Int64("output_tokens", e.Cost.OutputTokens))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.String("error", e.Err.Error()))
+	}
+	k.logger.LogAttrs(ctx, level, "ratekeeper: "+e.Kind.String(), attrs...)
+}

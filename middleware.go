@@ -1,0 +1,609 @@
+package ratekeeper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ratekeeper/ratekeeper/internal/aimd"
+	"github.com/ratekeeper/ratekeeper/internal/usage"
+	"github.com/ratekeeper/ratekeeper/limiter"
+	"github.com/ratekeeper/ratekeeper/tier"
+	"github.com/ratekeeper/ratekeeper/tokencount"
+)
+
+// MiddlewareNext is the rest of a middleware chain; it has the type of
+// option.MiddlewareNext in anthropic-sdk-go and openai-go.
+type MiddlewareNext = func(*http.Request) (*http.Response, error)
+
+// route says which API a request calls.
+type route uint8
+
+const (
+	passThrough route = iota
+	anthropicMessages
+	openAIChat
+)
+
+func routeOf(req *http.Request) route {
+	if req.Method != http.MethodPost || req.Body == nil || req.Body == http.NoBody {
+		return passThrough
+	}
+	p := strings.TrimSuffix(req.URL.Path, "/")
+	switch {
+	case strings.HasSuffix(p, "/v1/messages"):
+		return anthropicMessages
+	case strings.HasSuffix(p, "/chat/completions"):
+		return openAIChat
+	}
+	return passThrough
+}
+
+// maxErrorBody bounds what is read of an error response.
+const maxErrorBody = 1 << 20
+
+// Middleware admits each Messages (POST /v1/messages) or Chat Completions
+// (POST …/chat/completions) request through the budget of its model, sends
+// it, settles the reservation at the usage the response reports (JSON or
+// streamed), syncs the budget from the rate-limit headers, and retries
+// refusals as RetryPolicy says. Other requests (count_tokens, models,
+// batches, files) pass through untouched.
+//
+// Its type is that of option.Middleware in anthropic-sdk-go and openai-go:
+//
+//	client := anthropic.NewClient(
+//		option.WithMiddleware(keeper.Middleware),
+//		option.WithMaxRetries(0), // the Keeper owns retries
+//	)
+//
+// Refusals that no wait or retry can fix come back at once as errors the
+// SDK returns as they are (with WithMaxRetries(0)): a *limiter.LimitError
+// (ErrTooLarge, or ErrLimited beyond the deadline or max wait), a
+// *tokencount.TooLargeError (context window, body size), a
+// *tokencount.MalformedError, or an *Error (spend limit, exhausted quota,
+// retry-after beyond the ceiling). A response whose retries ran out is
+// returned as the server sent it, marked x-should-retry: false so that an
+// SDK with retries left does not start over.
+//
+// A streamed response settles when the caller reads it to the end or
+// closes it: always close streams.
+func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Response, error) {
+	rt := routeOf(req)
+	if rt == passThrough {
+		return next(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("ratekeeper: reading the request body: %w", err)
+	}
+	var est tokencount.Estimate
+	if rt == anthropicMessages {
+		est, err = k.est.EstimateAnthropic(body)
+	} else {
+		est, err = k.est.EstimateOpenAI(body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := k.pool(est.Model)
+	if err != nil {
+		return nil, err
+	}
+	c := &call{k: k, req: req, next: next, body: body, rt: rt, est: est, p: p,
+		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: est.OutputReserve}}
+	return c.run()
+}
+
+// Transport returns an http.RoundTripper that applies Middleware to every
+// request before base (http.DefaultTransport when nil), for clients other
+// than the two SDKs.
+func (k *Keeper) Transport(base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return roundTripper{k, base}
+}
+
+type roundTripper struct {
+	k    *Keeper
+	base http.RoundTripper
+}
+
+func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.k.Middleware(req, t.base.RoundTrip)
+}
+
+// call is one request through the retry loop.
+type call struct {
+	k    *Keeper
+	req  *http.Request
+	next MiddlewareNext
+	body []byte
+	rt   route
+	est  tokencount.Estimate
+	p    *pool
+	cost limiter.Cost
+}
+
+func (c *call) provider() tier.Provider {
+	if c.rt == openAIChat {
+		return tier.OpenAI
+	}
+	return tier.Anthropic
+}
+
+func (c *call) event(kind EventKind, attempt int) Event {
+	return Event{Kind: kind, Model: c.est.Model, Pool: c.p.name, Attempt: attempt}
+}
+
+func (c *call) run() (*http.Response, error) {
+	k, ctx := c.k, c.req.Context()
+	policy := k.retry
+	limited, failures := 0, 0
+	for attempt := 1; ; attempt++ {
+		res, r, ticket, err := c.attempt(ctx, attempt, &failures)
+		if err != nil {
+			return nil, err
+		}
+		now := time.Now()
+		obs, _ := tier.ParseHeaders(c.provider(), res.Header, now) // bad fields are skipped
+		c.sync(ctx, attempt, &obs)
+
+		if res.StatusCode < 300 {
+			c.settleOnRead(res, r, ticket)
+			return res, nil
+		}
+		// Refused: the server charged nothing for it.
+		r.Cancel()
+		errBody, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
+		res.Body.Close()
+		res.Body = io.NopCloser(bytes.NewReader(errBody))
+		apiErr, _ := tier.ParseErrorBody(c.provider(), res.StatusCode, errBody)
+		retryAfter := obs.RetryAfter
+		if !obs.HasRetryAfter && apiErr != nil {
+			retryAfter = apiErr.RetryHint
+		}
+		overloaded := res.StatusCode == 529 || res.StatusCode == http.StatusServiceUnavailable ||
+			apiErr != nil && apiErr.Type == "overloaded_error"
+		outcome := aimd.Neutral
+		if overloaded {
+			outcome = aimd.Overload
+		}
+		k.gate.Release(ticket, outcome)
+
+		if fatal := c.fatal(res.StatusCode, apiErr, retryAfter, policy); fatal != nil {
+			e := c.event(Failed, attempt)
+			e.Status, e.Err = res.StatusCode, fatal
+			k.emit(ctx, e)
+			return nil, fatal
+		}
+		rateLimited := res.StatusCode == http.StatusTooManyRequests
+		retryable := rateLimited || res.StatusCode >= 500 ||
+			res.StatusCode == http.StatusRequestTimeout || res.StatusCode == http.StatusConflict
+		if rateLimited {
+			limited++
+		} else if retryable {
+			failures++
+		}
+		if !retryable || rateLimited && limited > policy.MaxRateLimited || !rateLimited && failures >= policy.MaxAttempts {
+			res.Header.Set("X-Should-Retry", "false")
+			if retryable {
+				e := c.event(Failed, attempt)
+				e.Status = res.StatusCode
+				k.emit(ctx, e)
+			}
+			return res, nil
+		}
+		e := c.event(Retried, attempt)
+		e.Status = res.StatusCode
+		var wait time.Duration
+		if res.StatusCode == http.StatusTooManyRequests {
+			e.Dimension, e.HasDimension = c.freeze(ctx, &obs, apiErr, retryAfter, now)
+		} else {
+			wait = policy.backoff(failures, retryAfter)
+		}
+		e.Wait = wait
+		k.emit(ctx, e)
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// attempt waits for admission and a concurrency slot, then sends. On error
+// the reservation and the slot are already released.
+func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Response, *limiter.Reservation, aimd.Ticket, error) {
+	k := c.k
+	policy := k.retry
+	vec := c.vector()
+	for {
+		start := time.Now()
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if k.maxWait > 0 {
+			wctx, cancel = context.WithTimeout(ctx, k.maxWait)
+		}
+		r, err := c.wait(wctx, &vec)
+		cancel()
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, nil, aimd.Ticket{}, ctxErr
+			}
+			e := c.event(Refused, n)
+			var le *limiter.LimitError
+			if errors.As(err, &le) {
+				e.Dimension, e.HasDimension = le.Dimension, true
+			}
+			e.Err = err
+			k.emit(ctx, e)
+			return nil, nil, aimd.Ticket{}, err
+		}
+		ticket, err := k.gate.Acquire(ctx)
+		if err != nil {
+			r.Cancel()
+			return nil, nil, aimd.Ticket{}, err
+		}
+		e := c.event(Admitted, n)
+		e.Wait, e.Cost = time.Since(start), c.cost
+		k.emit(ctx, e)
+
+		req := c.req.Clone(ctx)
+		req.Body = io.NopCloser(bytes.NewReader(c.body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(c.body)), nil }
+		req.ContentLength = int64(len(c.body))
+		res, err := c.send(req)
+		if err == nil {
+			return res, r, ticket, nil
+		}
+		k.gate.Release(ticket, aimd.Neutral)
+		if ctxErr := ctx.Err(); ctxErr != nil || notSent(err) {
+			r.Cancel()
+		} else {
+			_ = r.Commit(c.cost) // it may have reached the server: keep the charge
+		}
+		*failures++
+		if ctx.Err() != nil || *failures >= policy.MaxAttempts {
+			return nil, nil, aimd.Ticket{}, err
+		}
+		e = c.event(Retried, n)
+		e.Err, e.Wait = err, policy.backoff(*failures, 0)
+		k.emit(ctx, e)
+		if err := sleep(ctx, e.Wait); err != nil {
+			return nil, nil, aimd.Ticket{}, err
+		}
+		n++
+	}
+}
+
+// maxRequeues bounds how often one attempt gives up its place because the
+// server's view changed while it waited, so that no call starves.
+const maxRequeues = 3
+
+// wait takes a place in line and waits for it. If a 429 lowered the budget
+// meanwhile, the place was computed on a wrong schedule: it is given back
+// and a new one taken, up to maxRequeues times.
+func (c *call) wait(ctx context.Context, vec *[tier.NumDimensions]int64) (*limiter.Reservation, error) {
+	for requeues := 0; ; requeues++ {
+		gen := c.p.gen.Load()
+		c.p.enqueue(vec, 1)
+		r, err := c.p.lim.Wait(ctx, c.cost)
+		c.p.enqueue(vec, -1)
+		if err != nil || c.p.gen.Load() == gen || requeues == maxRequeues || r.Delay() == 0 {
+			return r, err
+		}
+		r.Cancel()
+	}
+}
+
+// vector is the call's cost per dimension.
+func (c *call) vector() [tier.NumDimensions]int64 {
+	var v [tier.NumDimensions]int64
+	for d := range tier.NumDimensions {
+		v[d] = c.need(d)
+	}
+	return v
+}
+
+// send calls the rest of the chain; a nil response without an error is a
+// broken chain, reported as an error.
+func (c *call) send(req *http.Request) (*http.Response, error) {
+	res, err := c.next(req)
+	if err == nil && res == nil {
+		err = errors.New("ratekeeper: the next handler returned no response and no error")
+	}
+	return res, err
+}
+
+// notSent reports errors that prove the request never left: a failed dial.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// fatal returns the *Error for refusals that no retry fixes, or nil.
+func (c *call) fatal(status int, apiErr *tier.APIError, retryAfter time.Duration, policy RetryPolicy) error {
+	e := &Error{Status: status, API: apiErr, RetryAfter: retryAfter}
+	switch {
+	case apiErr != nil && apiErr.SpendLimit:
+		e.Err = ErrSpendLimit
+	case apiErr != nil && apiErr.InsufficientQuota:
+		e.Err = ErrQuotaExhausted
+	case apiErr != nil && apiErr.TooLarge:
+		e.Err = ErrRequestTooLarge
+	case (status == http.StatusTooManyRequests || status >= 500) && retryAfter > policy.MaxRetryAfter:
+		e.Err = ErrRetryAfterTooLong
+	default:
+		return nil
+	}
+	return e
+}
+
+// need is the call's cost in dimension d.
+func (c *call) need(d tier.Dimension) int64 {
+	switch d {
+	case tier.RPM, tier.RPD:
+		return c.cost.Requests
+	case tier.ITPM:
+		return c.cost.InputTokens
+	case tier.OTPM:
+		return c.cost.OutputTokens
+	}
+	return c.cost.InputTokens + c.cost.OutputTokens
+}
+
+// freeze imposes a 429 on the budget: each dimension the headers show
+// short of this call's need (or the one the message names, else RPM) may
+// not admit the call again before the retry-after (or the dimension's
+// reset). It returns the first dimension frozen.
+func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.APIError, retryAfter time.Duration, now time.Time) (tier.Dimension, bool) {
+	var frozen []tier.Dimension
+	for d := range tier.NumDimensions {
+		o := obs.Dims[d]
+		if o.Present && o.Remaining >= 0 && o.Remaining < c.need(d) {
+			frozen = append(frozen, d)
+		}
+	}
+	if len(frozen) == 0 && apiErr != nil && apiErr.HasDimension {
+		frozen = append(frozen, apiErr.Dimension)
+	}
+	if len(frozen) == 0 {
+		frozen = append(frozen, tier.RPM)
+	}
+	capacity := c.p.lim.Budget()
+	for _, d := range frozen {
+		hold := retryAfter
+		reset := obs.Dims[d].Reset
+		if hold == 0 && !reset.After(now) {
+			hold = c.k.retry.BaseBackoff
+		}
+		// A call larger than the bucket needs the server's bucket full:
+		// wait for its reset, when it is full again.
+		if reset.After(now) && (hold == 0 || float64(c.need(d)) > capacity.Capacity(d)) {
+			hold = max(hold, reset.Sub(now))
+		}
+		// After hold, exactly this call's need (at most a full bucket) is
+		// back: the retry fits then. Calls already waiting take new places
+		// behind it (gen).
+		need := min(c.need(d), int64(capacity.Capacity(d)))
+		_ = c.p.lim.Clamp(ctx, d, need, hold)
+	}
+	c.p.gen.Add(1)
+	c.shrinkBurst(ctx)
+	return frozen[0], true
+}
+
+// sync imposes the server's view from one response's headers: lower each
+// bucket to the remaining the server reports (another client may share the
+// key; rounded counts are taken 500 lower), and learn the limits.
+func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) {
+	lim := c.p.lim
+	b := lim.Budget()
+	learned := b
+	for d := range tier.NumDimensions {
+		o := obs.Dims[d]
+		if !o.Present || o.Limit <= 0 || o.Limit == b.Limit(d) || o.Limit > tier.MaxLimit {
+			continue
+		}
+		c.p.mu.Lock()
+		conf := c.p.configured.Limit(d)
+		c.p.mu.Unlock()
+		if c.k.strict && conf > 0 && o.Limit > conf {
+			continue
+		}
+		v := o.Limit
+		learned = overrideLimit(learned, d, v)
+		if err := learned.Validate(); err != nil {
+			learned = overrideLimit(learned, d, b.Limit(d))
+			continue
+		}
+		e := c.event(Synced, attempt)
+		e.Dimension, e.HasDimension, e.Limit = d, true, v
+		c.k.emit(ctx, e)
+	}
+	if burst, ok := c.learnBurst(obs, learned); ok {
+		learned.Burst = burst
+		e := c.event(Synced, attempt)
+		e.Burst = burst
+		c.k.emit(ctx, e)
+	}
+	if learned != b {
+		_ = lim.SetBudget(learned)
+	}
+	for d := range tier.NumDimensions {
+		o := obs.Dims[d]
+		if !o.Present || o.Remaining < 0 || learned.Limit(d) == 0 {
+			continue
+		}
+		rem := o.Remaining
+		if o.Rounded {
+			rem = max(rem-500, 0)
+		}
+		// Our level already paid for the calls waiting in line; the
+		// server has not seen them.
+		_ = lim.Clamp(ctx, d, rem-c.p.queued[d].Load(), 0)
+	}
+}
+
+// learnBurst bounds the server's bucket capacity from one response: the
+// bucket is full again at reset, so it holds at most remaining + limit ×
+// (reset − now) / 1m (reset is rounded up and a rounded remaining may be 500
+// low, so this is an upper bound). When the smallest bound seen is well
+// under a minute's worth, the server enforces its per-minute limits over a
+// shorter interval: the budget's Burst follows it down, so that the Keeper
+// stops sending bursts the server refuses. Dimensions are assumed to share
+// one enforcement interval, so the tightest dimension's bound is used (token
+// counts, rounded to the thousand, bound it loosely). It returns the new
+// Burst, if any.
+func (c *call) learnBurst(obs *tier.Observation, b tier.Budget) (time.Duration, bool) {
+	now := time.Now()
+	bound := 0.0
+	for d := range tier.TPM + 1 {
+		o := obs.Dims[d]
+		if !o.Present || o.Limit <= 0 || o.Remaining < 0 || o.Reset.IsZero() || b.Limit(d) == 0 {
+			continue
+		}
+		rem := float64(o.Remaining)
+		if o.Rounded {
+			rem += 500
+		}
+		est := (rem + float64(o.Limit)*max(o.Reset.Sub(now), 0).Minutes()) / float64(o.Limit)
+		if bound == 0 || est < bound {
+			bound = est
+		}
+	}
+	if bound <= 0 {
+		return 0, false
+	}
+	p := c.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.burst = min(p.burst, bound)
+	return p.burstFor(b)
+}
+
+// shrinkBurst answers a 429 under sub-minute enforcement: the headers only
+// bound the server's capacity from above (whole-second resets, rounded
+// counts), so each 429 shrinks the learned burst by a quarter until the
+// server stops refusing. Under full-minute enforcement it does nothing.
+func (c *call) shrinkBurst(ctx context.Context) {
+	p := c.p
+	b := p.lim.Budget()
+	p.mu.Lock()
+	if p.burst > 0.5 {
+		p.mu.Unlock()
+		return
+	}
+	p.burst *= 0.75
+	burst, ok := p.burstFor(b)
+	p.mu.Unlock()
+	if ok {
+		b.Burst = burst
+		if p.lim.SetBudget(b) == nil {
+			e := c.event(Synced, 0)
+			e.Burst = burst
+			c.k.emit(ctx, e)
+		}
+	}
+}
+
+// burstFor returns the Burst that p.burst calls for, if it is below b's;
+// p.mu is held.
+func (p *pool) burstFor(b tier.Budget) (time.Duration, bool) {
+	current := b.Burst
+	if current == 0 {
+		current = time.Minute
+	}
+	if p.burst > 0.5 {
+		return 0, false
+	}
+	burst := time.Duration(math.Ceil(p.burst*600)) * 100 * time.Millisecond // to 0.1 s, rounded up
+	// Every per-minute bucket must still hold one unit.
+	for d := range tier.TPM + 1 {
+		if l := b.Limit(d); l > 0 {
+			burst = max(burst, time.Duration(math.Ceil(float64(time.Minute)/float64(l))))
+		}
+	}
+	if burst >= current {
+		return 0, false
+	}
+	return burst, true
+}
+
+func overrideLimit(b tier.Budget, d tier.Dimension, v int64) tier.Budget {
+	var o tier.Override
+	switch d {
+	case tier.RPM:
+		o.RPM = &v
+	case tier.ITPM:
+		o.ITPM = &v
+	case tier.OTPM:
+		o.OTPM = &v
+	case tier.TPM:
+		o.TPM = &v
+	case tier.RPD:
+		o.RPD = &v
+	case tier.TPD:
+		o.TPD = &v
+	}
+	return o.Apply(b)
+}
+
+// settleOnRead wraps a successful response's body so that the reservation
+// settles at the reported usage, the estimator learns, and the concurrency
+// slot is released, once the body has been read or closed.
+func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket aimd.Ticket) {
+	kind := usage.AnthropicJSON
+	stream := strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream")
+	switch {
+	case c.rt == anthropicMessages && stream:
+		kind = usage.AnthropicSSE
+	case c.rt == openAIChat && stream:
+		kind = usage.OpenAISSE
+	case c.rt == openAIChat:
+		kind = usage.OpenAIJSON
+	}
+	res.Body = usage.NewReader(res.Body, kind, func(u usage.Usage, _ error) {
+		used := c.cost
+		if u.Input {
+			used.InputTokens = u.InputTokens
+			if c.rt == anthropicMessages {
+				used.InputTokens += u.CacheCreationInputTokens
+				if c.p.cacheReads {
+					used.InputTokens += u.CacheReadInputTokens
+				}
+			}
+		}
+		if u.Final {
+			used.OutputTokens = u.OutputTokens
+		} else {
+			used.OutputTokens = max(used.OutputTokens, u.OutputTokens)
+		}
+		_ = r.Commit(used)
+		if u.Input {
+			whole := u.InputTokens
+			if c.rt == anthropicMessages {
+				whole += u.CacheCreationInputTokens + u.CacheReadInputTokens
+			}
+			out := int64(-1)
+			if u.Final {
+				out = u.OutputTokens
+			}
+			c.k.est.Observe(c.est, whole, out)
+		}
+		outcome := aimd.Success
+		if u.ErrorType == "overloaded_error" {
+			outcome = aimd.Overload
+		}
+		c.k.gate.Release(ticket, outcome)
+		e := c.event(Settled, 0)
+		e.Cost = used
+		c.k.emit(context.Background(), e)
+	})
+}

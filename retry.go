@@ -1,0 +1,86 @@
+package ratekeeper
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// RetryPolicy says how the Keeper retries calls the server refused. Every
+// retry goes back through admission, so it waits for the budget and for a
+// concurrency slot like a new call.
+//
+//   - 429 (our quota): the refused dimension is frozen until the server's
+//     retry-after or reset; the retry waits for it in line. A retry-after
+//     beyond MaxRetryAfter, a spend limit or an exhausted quota fail at once
+//     with an *Error.
+//   - 529, 503 and other 5xx, 408, 409, and connection errors (the service):
+//     exponential backoff with full jitter — a random delay in [0,
+//     min(MaxBackoff, BaseBackoff·2ⁿ)], at least the server's retry-after —
+//     without charging the budget; overload also shrinks the concurrency
+//     bound.
+type RetryPolicy struct {
+	// MaxAttempts bounds the attempts of one call that meet an overload,
+	// another retryable server error or a connection error, retries
+	// included; 1 disables those retries.
+	MaxAttempts int
+	// MaxRateLimited bounds the 429s one call may meet and retry (each
+	// retry waits for the retry-after and the budget, so many are cheap);
+	// 0 disables 429 retries.
+	//
+	// When a bound is reached, the last refused response is returned to
+	// the client as is, marked x-should-retry: false.
+	MaxRateLimited int
+	// BaseBackoff and MaxBackoff shape the backoff after an overload.
+	BaseBackoff, MaxBackoff time.Duration
+	// MaxRetryAfter is the longest retry-after the Keeper waits for; a
+	// longer one (a quota measured in hours) fails the call at once.
+	MaxRetryAfter time.Duration
+}
+
+// DefaultRetryPolicy is the policy of a Keeper without WithRetry: 6
+// attempts against overload, 20 retries of 429s (each waits for the
+// retry-after), backoff from 0.5 s up to 30 s, retry-after up to 2 minutes.
+var DefaultRetryPolicy = RetryPolicy{
+	MaxAttempts:    6,
+	MaxRateLimited: 20,
+	BaseBackoff:    500 * time.Millisecond,
+	MaxBackoff:     30 * time.Second,
+	MaxRetryAfter:  2 * time.Minute,
+}
+
+func (p RetryPolicy) validate() error {
+	if p.MaxAttempts < 1 || p.MaxRateLimited < 0 || p.BaseBackoff <= 0 || p.MaxBackoff < p.BaseBackoff || p.MaxRetryAfter < 0 {
+		return fmt.Errorf("ratekeeper: invalid retry policy %+v: want MaxAttempts ≥ 1, MaxRateLimited ≥ 0, 0 < BaseBackoff ≤ MaxBackoff, MaxRetryAfter ≥ 0", p)
+	}
+	return nil
+}
+
+// backoff returns the full-jitter delay before retry n (n ≥ 1) after an
+// overload, and at least retryAfter.
+func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
+	ceiling := p.MaxBackoff
+	if n-1 < 62 {
+		if d := p.BaseBackoff << (n - 1); d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	d := time.Duration(rand.Int64N(int64(ceiling) + 1))
+	return max(d, retryAfter)
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
