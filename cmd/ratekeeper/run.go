@@ -18,6 +18,13 @@ import (
 const usage = `usage: ratekeeper COMMAND [flags] [args]
 
 commands:
+  run -simulate [flags] WORKLOAD.jsonl
+        Run the workload through anthropic-sdk-go and ratekeeper against the
+        simulated Claude API (started on loopback; no API key, no network),
+        with limits scaled so that it takes seconds, and report what the
+        server saw: 429s, 529s, failures, wall time, latency. Lines may also
+        set "stream": true. Flags: -tier (tier-1) -model -scale (10)
+        -concurrency (32) -server-burst -no-limiter -v.
   plan [budget flags] WORKLOAD.jsonl
         Admit every call of the workload (all arriving at once, in file order)
         through a limiter in simulated time and report when the last one may
@@ -39,6 +46,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "plan":
 		return plan(ctx, args[1:], stdin, stdout, stderr)
+	case "run":
+		return simulate(ctx, args[1:], stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -64,6 +73,7 @@ type workloadCall struct {
 	ID          string `json:"id"`
 	InputTokens int64  `json:"input_tokens"`
 	MaxTokens   int64  `json:"max_tokens"`
+	Stream      bool   `json:"stream"`
 }
 
 func readWorkload(r io.Reader) ([]workloadCall, error) {

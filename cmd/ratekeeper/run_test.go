@@ -56,3 +56,30 @@ func TestPlanErrors(t *testing.T) {
 		t.Errorf("plan with a call above capacity = %v; want ErrTooLarge", err)
 	}
 }
+
+func TestRunSimulate(t *testing.T) {
+	var out, errOut bytes.Buffer
+	in := strings.NewReader(`{"id":"a","input_tokens":300,"max_tokens":50}
+{"id":"b","input_tokens":300,"max_tokens":50,"stream":true}
+{"id":"c","input_tokens":300,"max_tokens":50}
+`)
+	err := run(context.Background(), []string{"run", "-simulate", "-scale", "100", "-concurrency", "2", "-"}, in, &out, &errOut)
+	if err != nil {
+		t.Fatalf("run: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	for _, want := range []string{"succeeded: 3 of 3", "3 admitted, 0 rate limited (429)", "strategy:  ratekeeper"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, args := range [][]string{
+		{"run", "x.jsonl"},
+		{"run", "-simulate"},
+		{"run", "-simulate", "-scale", "0", "-"},
+		{"run", "-simulate", "-tier", "platinum", "-"},
+	} {
+		if err := run(context.Background(), args, strings.NewReader(`{"input_tokens":1}`), &out, &errOut); err == nil {
+			t.Errorf("run(%q) succeeded; want an error", args)
+		}
+	}
+}
