@@ -45,11 +45,20 @@ func words(r *rand.Rand, n int) string {
 type result struct {
 	calls, failed atomic.Int64
 	errs          sync.Map // first errors, for the report
+
+	mu  sync.Mutex      // guards lat
+	lat []time.Duration // of the calls that succeeded
 }
 
 func (r *result) fail(err error) {
 	r.failed.Add(1)
 	r.errs.LoadOrStore(err.Error(), err)
+}
+
+func (r *result) done(since time.Time) {
+	r.mu.Lock()
+	r.lat = append(r.lat, time.Since(since))
+	r.mu.Unlock()
 }
 
 func (r *result) firstErr() string {
@@ -77,22 +86,30 @@ func anthropicWorkload(client anthropic.Client, goroutines, calls int) *result {
 					Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(words(r, 50+r.IntN(900))))},
 				}
 				ctx := context.Background()
+				start := time.Now()
 				if r.IntN(2) == 0 {
 					if _, err := client.Messages.New(ctx, params); err != nil {
 						res.fail(err)
+					} else {
+						res.done(start)
 					}
 					continue
 				}
 				stream := client.Messages.NewStreaming(ctx, params)
 				var msg anthropic.Message
+				var err error
 				for stream.Next() {
-					if err := msg.Accumulate(stream.Current()); err != nil {
-						res.fail(err)
+					if err = msg.Accumulate(stream.Current()); err != nil {
 						break
 					}
 				}
-				if err := stream.Err(); err != nil {
+				if err == nil {
+					err = stream.Err()
+				}
+				if err != nil {
 					res.fail(err)
+				} else {
+					res.done(start)
 				}
 				stream.Close()
 			}

@@ -1,14 +1,11 @@
 package ratekeeper_test
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -97,49 +94,13 @@ func macroRun(t *testing.T, scenario string, cfg simapi.Config, strategy string)
 	client := anthropic.NewClient(opts...)
 
 	const goroutines, calls = 64, 4
-	var mu sync.Mutex
-	var lat []time.Duration
-	failed := 0
 	start := time.Now()
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(g), 1))
-			for range calls {
-				params := anthropic.MessageNewParams{
-					Model:     model,
-					MaxTokens: int64(128 + r.IntN(896)),
-					System:    []anthropic.TextBlockParam{{Text: "Answer briefly."}},
-					Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(words(r, 50+r.IntN(900))))},
-				}
-				t0 := time.Now()
-				var err error
-				if r.IntN(2) == 0 {
-					_, err = client.Messages.New(context.Background(), params)
-				} else {
-					stream := client.Messages.NewStreaming(context.Background(), params)
-					for stream.Next() {
-					}
-					err = stream.Err()
-					stream.Close()
-				}
-				mu.Lock()
-				if err != nil {
-					failed++
-					if strings.HasPrefix(strategy, "ratekeeper") {
-						t.Log(err)
-					}
-				} else {
-					lat = append(lat, time.Since(t0))
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	res := anthropicWorkload(client, goroutines, calls)
 	wall := time.Since(start)
+	lat, failed := res.lat, res.failed.Load()
+	if strings.HasPrefix(strategy, "ratekeeper") && failed != 0 {
+		t.Errorf("%s: ratekeeper failed %d calls, e.g. %s", scenario, failed, res.firstErr())
+	}
 	c := s.Ledger().Counts(apiKey, "sonnet-4")
 
 	// The theoretical minimum: each bucket (full at the start) must regain
@@ -162,11 +123,7 @@ func macroRun(t *testing.T, scenario string, cfg simapi.Config, strategy string)
 	if floor > 0 {
 		ratio = fmt.Sprintf("%.2f", float64(wall)/float64(floor))
 	}
-	if strings.HasPrefix(strategy, "ratekeeper") && failed != 0 {
-		t.Errorf("%s: ratekeeper failed %d calls", scenario, failed)
-	}
 	return fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %v | %v | %s | %v | %v | %v |",
 		scenario, strategy, goroutines*calls, failed, c.RateLimited, c.Overloaded,
 		wall.Round(time.Second), floor.Round(time.Second), ratio, pct(0.5), pct(0.95), pct(0.99))
 }
-

@@ -418,9 +418,9 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) {
 			continue
 		}
 		v := o.Limit
-		learned = overrideLimit(learned, d, v)
+		learned = learned.WithLimit(d, v)
 		if err := learned.Validate(); err != nil {
-			learned = overrideLimit(learned, d, b.Limit(d))
+			learned = learned.WithLimit(d, b.Limit(d))
 			continue
 		}
 		e := c.event(Synced, attempt)
@@ -534,25 +534,6 @@ func (p *pool) burstFor(b tier.Budget) (time.Duration, bool) {
 		return 0, false
 	}
 	return burst, true
-}
-
-func overrideLimit(b tier.Budget, d tier.Dimension, v int64) tier.Budget {
-	var o tier.Override
-	switch d {
-	case tier.RPM:
-		o.RPM = &v
-	case tier.ITPM:
-		o.ITPM = &v
-	case tier.OTPM:
-		o.OTPM = &v
-	case tier.TPM:
-		o.TPM = &v
-	case tier.RPD:
-		o.RPD = &v
-	case tier.TPD:
-		o.TPD = &v
-	}
-	return o.Apply(b)
 }
 
 // settleOnRead wraps a successful response's body so that the reservation

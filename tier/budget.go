@@ -140,6 +140,26 @@ func (b Budget) Limit(d Dimension) int64 {
 	return 0
 }
 
+// WithLimit returns b with its limit in dimension d set to v (0: not
+// limited). It does not validate.
+func (b Budget) WithLimit(d Dimension, v int64) Budget {
+	switch d {
+	case RPM:
+		b.RPM = v
+	case ITPM:
+		b.ITPM = v
+	case OTPM:
+		b.OTPM = v
+	case TPM:
+		b.TPM = v
+	case RPD:
+		b.RPD = v
+	case TPD:
+		b.TPD = v
+	}
+	return b
+}
+
 // Capacity returns the capacity of d's bucket: the limit, scaled by Burst
 // for per-minute dimensions. It is zero when d is not limited.
 func (b Budget) Capacity(d Dimension) float64 {

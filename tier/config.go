@@ -70,22 +70,7 @@ func (o Override) limit(d Dimension) *int64 {
 	return nil
 }
 
-func (b *Budget) setLimit(d Dimension, v int64) {
-	switch d {
-	case RPM:
-		b.RPM = v
-	case ITPM:
-		b.ITPM = v
-	case OTPM:
-		b.OTPM = v
-	case TPM:
-		b.TPM = v
-	case RPD:
-		b.RPD = v
-	case TPD:
-		b.TPD = v
-	}
-}
+func (b *Budget) setLimit(d Dimension, v int64) { *b = b.WithLimit(d, v) }
 
 // capWorkspace lowers b to the workspace limits in ws: each limit becomes
 // the lower of the organization's and the workspace's (a workspace limit of

@@ -45,3 +45,22 @@ func TestResolve(t *testing.T) {
 		t.Fatalf("Resolve(unknown) = %v; want ErrUnknownModel", err)
 	}
 }
+
+func TestWithLimit(t *testing.T) {
+	b := Budget{RPM: 1, ITPM: 2, OTPM: 3, TPM: 4, RPD: 5, TPD: 6, Headroom: 0.5}
+	for d := range NumDimensions {
+		got := b.WithLimit(d, 100)
+		for e := range NumDimensions {
+			want := b.Limit(e)
+			if e == d {
+				want = 100
+			}
+			if got.Limit(e) != want {
+				t.Fatalf("WithLimit(%v, 100).Limit(%v) = %d; want %d", d, e, got.Limit(e), want)
+			}
+		}
+		if got.Headroom != 0.5 {
+			t.Fatalf("WithLimit lost Headroom")
+		}
+	}
+}
