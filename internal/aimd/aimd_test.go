@@ -76,12 +76,19 @@ func TestAcquireWaitsFIFOAndCancels(t *testing.T) {
 		if _, err := g.Acquire(cctx); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Acquire beyond the limit = %v; want DeadlineExceeded", err)
 		}
+		// Each freed slot goes to the longest waiter.
 		g.Release(a, Neutral)
+		synctest.Wait()
+		if got := <-order; got != 0 {
+			t.Fatalf("waiter %d went first", got)
+		}
 		g.Release(b, Neutral)
-		for want := range 3 {
-			if got := <-order; got != want {
-				t.Fatalf("waiter %d went %dth", got, want)
-			}
+		synctest.Wait()
+		if got := <-order; got != 1 {
+			t.Fatalf("waiter %d went second", got)
+		}
+		if got := <-order; got != 2 { // when waiter 0 is done
+			t.Fatalf("waiter %d went third", got)
 		}
 		synctest.Wait()
 		time.Sleep(2 * time.Second)
