@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ratekeeper/ratekeeper/internal/bucket"
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 
@@ -41,6 +42,11 @@ const (
 // so that sums cannot overflow.
 const maxCost = 1 << 50
 
+// PerDimension spreads c over the dimensions, as the buckets are charged:
+// requests to RPM and RPD, input tokens to ITPM, output tokens to OTPM, and
+// both to TPM and TPD.
+func (c Cost) PerDimension() [tier.NumDimensions]int64 { return c.vector() }
+
 // vector spreads c over the dimensions.
 func (c Cost) vector() (v [tier.NumDimensions]int64) {
 	t := c.InputTokens + c.OutputTokens
@@ -49,14 +55,29 @@ func (c Cost) vector() (v [tier.NumDimensions]int64) {
 	return v
 }
 
+// units is c.vector() in the arithmetic's float64.
+func (c Cost) units() (u bucket.Cost) {
+	t := float64(c.InputTokens + c.OutputTokens)
+	u[tier.RPM], u[tier.ITPM], u[tier.OTPM], u[tier.TPM], u[tier.RPD], u[tier.TPD] =
+		float64(c.Requests), float64(c.InputTokens), float64(c.OutputTokens), t, float64(c.Requests), t
+	return u
+}
+
+// validate checks that every field of c lies in [0, maxCost] (a negative
+// field is a huge uint64) and that its priority is known.
 func (c Cost) validate() error {
+	if max(uint64(c.Requests), uint64(c.InputTokens), uint64(c.OutputTokens)) > maxCost || c.Priority > Background {
+		return c.invalid()
+	}
+	return nil
+}
+
+// invalid returns validate's error for an invalid c.
+func (c Cost) invalid() error {
 	if c.Requests|c.InputTokens|c.OutputTokens < 0 || max(c.Requests, c.InputTokens, c.OutputTokens) > maxCost {
 		return fmt.Errorf("limiter: %w: %+v has a field outside [0, %d]", ErrInvalidCost, c, int64(maxCost))
 	}
-	if c.Priority > Background {
-		return fmt.Errorf("limiter: %w: unknown priority %d", ErrInvalidCost, c.Priority)
-	}
-	return nil
+	return fmt.Errorf("limiter: %w: unknown priority %d", ErrInvalidCost, c.Priority)
 }
 
 // A Limiter admits calls against one budget: several token buckets (RPM,
@@ -93,6 +114,7 @@ type Limiter struct {
 type spec struct {
 	budget tier.Budget
 	limits Limits
+	dims   bucket.Dims // the dimensions limits limits
 }
 
 func newSpec(b tier.Budget) (*spec, error) {
@@ -109,6 +131,7 @@ func newSpec(b tier.Budget) (*spec, error) {
 			}
 		}
 	}
+	s.dims = bucket.Limited(&s.limits)
 	return s, nil
 }
 
@@ -220,21 +243,38 @@ func (l *Limiter) reserve(ctx context.Context, c Cost, maxWait time.Duration) (*
 	if c.Priority == Background {
 		floor = s.budget.Headroom
 	}
-	var res ReserveResult
 	if l.memb != nil {
-		res = l.mem.reserve(l.memb, l.mem.micros(), &s.limits, c.vector(), floor, maxWait)
-	} else {
-		var err error
-		req := ReserveRequest{Limits: s.limits, Cost: c.vector(), Floor: floor, MaxWait: maxWait}
-		if res, err = l.store.Reserve(ctx, l.key, req); err != nil {
-			return nil, fmt.Errorf("limiter: reserve: %w", err)
-		}
+		return l.reserveMemory(s, c, floor, maxWait)
+	}
+	req := ReserveRequest{Limits: s.limits, Cost: c.vector(), Floor: floor, MaxWait: maxWait}
+	res, err := l.store.Reserve(ctx, l.key, req)
+	if err != nil {
+		return nil, fmt.Errorf("limiter: reserve: %w", err)
 	}
 	if !res.OK {
 		return nil, limitError(&res, false)
 	}
-	c.Priority = Interactive
-	return &Reservation{l: l, cost: c, delay: res.Delay, undo: Undo{Prev: res.Prev, Seq: res.Seq}}, nil
+	return newReservation(l, c, res.Delay, &Undo{Prev: res.Prev, Seq: res.Seq}), nil
+}
+
+// reserveMemory is reserve with the MemoryStore: no interface call, no key
+// lookup and no ReserveResult. The mutex is held only to save the state
+// (for an exact Cancel) and for the arithmetic.
+func (l *Limiter) reserveMemory(s *spec, c Cost, floor float64, maxWait time.Duration) (*Reservation, error) {
+	cost := c.units()
+	now := l.mem.micros()
+	b := l.memb
+	var undo Undo
+	b.mu.Lock()
+	undo.Prev = b.s
+	d := bucket.ReserveDims(&b.s, now, &s.limits, s.dims, &cost, floor, micros(maxWait))
+	undo.Seq = b.s.Seq
+	b.mu.Unlock()
+	if !d.OK {
+		res := result(d)
+		return nil, limitError(&res, false)
+	}
+	return newReservation(l, c, delay(d.Wait), &undo), nil
 }
 
 // Clamp imposes the server's view on dimension d: afterwards the bucket
@@ -314,11 +354,20 @@ func (l *Limiter) Remaining(ctx context.Context) (Remaining, error) {
 // after the first settlement does nothing, so `defer r.Cancel()` is always
 // safe. A Reservation is safe for concurrent use by multiple goroutines.
 type Reservation struct {
-	l     *Limiter
-	cost  Cost
+	// l is the Limiter until the first settlement takes it (Swap to nil):
+	// that is the exactly-once flag, and it keeps the Reservation, its
+	// only allocation, in the 112-byte size class.
+	l     atomic.Pointer[Limiter]
 	delay time.Duration
-	undo  Undo
-	done  atomic.Bool
+	// The reserved cost; its Priority is always Interactive.
+	requests, inputTokens, outputTokens int64
+	undo                                Undo
+}
+
+func newReservation(l *Limiter, c Cost, delay time.Duration, undo *Undo) *Reservation {
+	r := &Reservation{delay: delay, requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens, undo: *undo}
+	r.l.Store(l)
+	return r
 }
 
 // Delay is how long after the reservation was made the call may act; zero
@@ -326,7 +375,9 @@ type Reservation struct {
 func (r *Reservation) Delay() time.Duration { return r.delay }
 
 // Cost returns the reserved cost (its Priority is always Interactive).
-func (r *Reservation) Cost() Cost { return r.cost }
+func (r *Reservation) Cost() Cost {
+	return Cost{Requests: r.requests, InputTokens: r.inputTokens, OutputTokens: r.outputTokens}
+}
 
 // ErrSettled is returned by Commit on a reservation already committed or
 // cancelled.
@@ -342,21 +393,26 @@ func (r *Reservation) Commit(used Cost) error {
 	if err := used.validate(); err != nil {
 		return err
 	}
-	if !r.done.CompareAndSwap(false, true) {
+	l := r.l.Swap(nil)
+	if l == nil {
 		return ErrSettled
 	}
-	s := r.l.spec.Load()
-	reserved, u := r.cost.vector(), used.vector()
-	req := SettleRequest{Limits: s.limits}
+	s := l.spec.Load()
+	reserved, u := r.Cost().vector(), used.vector()
+	var delta [tier.NumDimensions]int64
 	var nonzero bool
-	for i := range req.Delta {
-		req.Delta[i] = reserved[i] - u[i]
-		nonzero = nonzero || req.Delta[i] != 0
+	for i := range delta {
+		delta[i] = reserved[i] - u[i]
+		nonzero = nonzero || delta[i] != 0
 	}
 	if !nonzero {
 		return nil
 	}
-	if err := r.l.store.Settle(context.Background(), r.l.key, req); err != nil {
+	if l.memb != nil {
+		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, nil)
+		return nil
+	}
+	if err := l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta}); err != nil {
 		return fmt.Errorf("limiter: commit: %w", err)
 	}
 	return nil
@@ -367,10 +423,15 @@ func (r *Reservation) Commit(used Cost) error {
 // does nothing after Commit or a first Cancel. A store error loses the
 // refund, which errs on the safe side.
 func (r *Reservation) Cancel() {
-	if !r.done.CompareAndSwap(false, true) {
+	l := r.l.Swap(nil)
+	if l == nil {
 		return
 	}
-	s := r.l.spec.Load()
-	req := SettleRequest{Limits: s.limits, Delta: r.cost.vector(), Undo: &r.undo}
-	_ = r.l.store.Settle(context.Background(), r.l.key, req)
+	s := l.spec.Load()
+	delta := r.Cost().vector()
+	if l.memb != nil {
+		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &r.undo)
+		return
+	}
+	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta, Undo: &r.undo})
 }

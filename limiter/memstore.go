@@ -9,16 +9,20 @@ import (
 )
 
 // MemoryStore is the in-process [Store]: budgets live in a map in this
-// process and time comes from its clock (time.Now unless
-// [WithClock] says otherwise). It is the default store of a [Limiter].
+// process and time comes from the process's monotonic clock, anchored at
+// the wall-clock time the store was created (unless [WithClock] says
+// otherwise), so that a wall clock that jumps does not refill or drain
+// budgets. It is the default store of a [Limiter].
 //
 // A MemoryStore is safe for concurrent use by multiple goroutines. Each
 // budget has its own mutex, held only for the arithmetic of one call, never
 // while waiting. Budgets are never evicted: a MemoryStore holds as many as
 // keys it has seen.
 type MemoryStore struct {
-	now     func() time.Time
-	budgets sync.Map // string → *memBudget
+	now         func() time.Time // nil: the monotonic clock below
+	epoch       time.Time        // creation, with its monotonic reading
+	epochMicros int64            // epoch in µs since the Unix epoch
+	budgets     sync.Map         // string → *memBudget
 }
 
 type memBudget struct {
@@ -39,7 +43,8 @@ func WithClock(now func() time.Time) MemoryOption {
 
 // NewMemoryStore returns an empty store.
 func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
-	m := &MemoryStore{now: time.Now}
+	m := &MemoryStore{epoch: time.Now()}
+	m.epochMicros = m.epoch.UnixMicro()
 	for _, o := range opts {
 		o(m)
 	}
@@ -56,37 +61,51 @@ func (m *MemoryStore) budget(key string, now int64) *memBudget {
 	return b.(*memBudget)
 }
 
-func (m *MemoryStore) micros() int64 { return m.now().UnixMicro() }
+// micros reads the store's clock in microseconds since the Unix epoch: the
+// monotonic time elapsed since the store was created (one clock read,
+// half the cost of time.Now) added to the wall time at creation.
+func (m *MemoryStore) micros() int64 {
+	if m.now != nil {
+		return m.now().UnixMicro()
+	}
+	return m.epochMicros + int64(time.Since(m.epoch)/time.Microsecond)
+}
 
 // Reserve implements [Store].
 func (m *MemoryStore) Reserve(_ context.Context, key string, req ReserveRequest) (ReserveResult, error) {
 	now := m.micros()
-	return m.reserve(m.budget(key, now), now, &req.Limits, req.Cost, req.Floor, req.MaxWait), nil
-}
-
-func (m *MemoryStore) reserve(b *memBudget, now int64, lim *Limits, units [bucket.N]int64, floor float64, maxWait time.Duration) ReserveResult {
-	cost := costOf(&units)
+	b := m.budget(key, now)
+	cost := costOf(&req.Cost)
 	b.mu.Lock()
 	prev := b.s
-	d := bucket.Reserve(&b.s, now, lim, &cost, floor, micros(maxWait))
+	d := bucket.Reserve(&b.s, now, &req.Limits, &cost, req.Floor, micros(req.MaxWait))
 	seq := b.s.Seq
 	b.mu.Unlock()
-	return result(d, &prev, seq)
+	res := result(d)
+	res.Seq = seq
+	if d.OK {
+		res.Prev = prev
+	}
+	return res, nil
 }
 
 // Settle implements [Store].
 func (m *MemoryStore) Settle(_ context.Context, key string, req SettleRequest) error {
 	now := m.micros()
-	delta := costOf(&req.Delta)
-	b := m.budget(key, now)
+	m.settle(m.budget(key, now), now, &req.Limits, &req.Delta, req.Undo)
+	return nil
+}
+
+// settle is Settle on b; Limiter calls it directly.
+func (m *MemoryStore) settle(b *memBudget, now int64, lim *Limits, units *[bucket.N]int64, undo *Undo) {
+	delta := costOf(units)
 	b.mu.Lock()
-	if req.Undo != nil {
-		bucket.Cancel(&b.s, now, &req.Limits, &req.Undo.Prev, req.Undo.Seq, &delta)
+	if undo != nil {
+		bucket.Cancel(&b.s, now, lim, &undo.Prev, undo.Seq, &delta)
 	} else {
-		bucket.Settle(&b.s, now, &req.Limits, &delta)
+		bucket.Settle(&b.s, now, lim, &delta)
 	}
 	b.mu.Unlock()
-	return nil
 }
 
 // Lower implements [Store].
@@ -133,13 +152,9 @@ func micros(d time.Duration) int64 {
 	return int64(d / time.Microsecond)
 }
 
-func result(d bucket.Decision, prev *bucket.State, seq int64) ReserveResult {
-	r := ReserveResult{OK: d.OK, Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Seq: seq}
-	if d.OK {
-		r.Prev = *prev
-	}
-	r.Delay = delay(d.Wait)
-	return r
+// result converts d, less Prev and Seq.
+func result(d bucket.Decision) ReserveResult {
+	return ReserveResult{OK: d.OK, Delay: delay(d.Wait), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have}
 }
 
 // delay converts a wait in microseconds to a Duration, saturating at Forever.

@@ -32,7 +32,10 @@
 // same instants; keep them in step.
 package bucket
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // N is the number of dimensions of a budget (tier.NumDimensions).
 const N = 6
@@ -46,7 +49,9 @@ const Full = 1e300
 const Forever = math.MaxInt64
 
 // Limit is one bucket's shape: it holds Capacity units and regains Refill
-// units every Period microseconds. The zero Limit means "not limited".
+// units every Period microseconds. The zero Limit means "not limited"; a
+// limited bucket has a finite Refill and Period (so that it regains exactly
+// 0 in no time).
 //
 // Refill and Period are kept apart (rather than as one rate) so that the
 // arithmetic is exact for whole limits over whole microseconds: 600 per
@@ -74,6 +79,31 @@ func (l *Limit) time(units float64) int64 {
 // Limits are the shapes of a budget's buckets, indexed by dimension.
 type Limits [N]Limit
 
+// Dims is a set of dimensions: bit i stands for dimension i.
+type Dims uint8
+
+// Limited returns the dimensions that lim limits (Capacity > 0). A store
+// that reserves many times against the same Limits computes it once and
+// passes it to ReserveDims.
+func Limited(lim *Limits) Dims {
+	var d Dims
+	for i := range lim {
+		if lim[i].Capacity > 0 {
+			d |= 1 << i
+		}
+	}
+	return d
+}
+
+// next removes the lowest dimension from d and returns it; d must not be
+// empty. Iterating with it visits dimensions in increasing order, as a loop
+// over all of them would.
+func (d *Dims) next() int {
+	i := bits.TrailingZeros8(uint8(*d))
+	*d &= *d - 1
+	return i
+}
+
 // Cost is how many units a call takes from each bucket.
 type Cost [N]float64
 
@@ -98,16 +128,25 @@ func Fresh(now int64) State {
 // its capacity. A now before s.Last (a clock that went backwards) refills
 // nothing. Advance does not count as a mutation: the levels it produces
 // describe the same buckets.
-func (s *State) Advance(now int64, lim *Limits) {
-	var dt float64
-	if now > s.Last {
-		dt = float64(now - s.Last)
-		s.Last = now
-	}
-	for i := range lim {
-		if c := lim[i].Capacity; c > 0 {
-			s.Level[i] = min(c, s.Level[i]+lim[i].gain(dt))
+func (s *State) Advance(now int64, lim *Limits) { s.advance(now, lim, Limited(lim)) }
+
+// advance is Advance over the limited dimensions dims = Limited(lim).
+func (s *State) advance(now int64, lim *Limits, dims Dims) {
+	if now <= s.Last {
+		// No time passed: every bucket regains exactly 0 (gain(0) is +0
+		// for a finite Refill and Period), so skip the division and add
+		// the zero, which keeps even a -0 level bit for bit as it was.
+		for dims != 0 {
+			i := dims.next()
+			s.Level[i] = min(lim[i].Capacity, s.Level[i]+0)
 		}
+		return
+	}
+	dt := float64(now - s.Last)
+	s.Last = now
+	for dims != 0 {
+		i := dims.next()
+		s.Level[i] = min(lim[i].Capacity, s.Level[i]+lim[i].gain(dt))
 	}
 }
 
@@ -137,13 +176,23 @@ type Decision struct {
 // advanced to now (or left at a later Last) whether or not the cost is
 // admitted; Seq changes only when it is.
 func Reserve(s *State, now int64, lim *Limits, cost *Cost, floor float64, maxWait int64) Decision {
-	s.Advance(now, lim)
+	return ReserveDims(s, now, lim, Limited(lim), cost, floor, maxWait)
+}
+
+// ReserveDims is Reserve for a caller that knows dims = Limited(lim): it
+// visits only the limited dimensions. It takes the same decisions, with the
+// same operations in the same order.
+func ReserveDims(s *State, now int64, lim *Limits, dims Dims, cost *Cost, floor float64, maxWait int64) Decision {
+	s.advance(now, lim, dims)
 	d := Decision{Dim: -1}
-	for i := range lim {
+	var touched Dims // limited dimensions that the cost takes from
+	for dims != 0 {
+		i := dims.next()
 		c, need := lim[i].Capacity, cost[i]
-		if c <= 0 || need <= 0 {
+		if need <= 0 {
 			continue
 		}
+		touched |= 1 << i
 		low := floor * c
 		// A cost above the capacity but within the bucket's limit per
 		// period (a per-minute limit enforced over a shorter burst) is
@@ -165,14 +214,20 @@ func Reserve(s *State, now int64, lim *Limits, cost *Cost, floor float64, maxWai
 		return d
 	}
 	d.OK = true
-	w := float64(d.Wait)
-	for i := range lim {
-		c, need := lim[i].Capacity, cost[i]
-		if c <= 0 || need <= 0 {
-			continue
+	if d.Wait == 0 {
+		// Acting now: every bucket holds gain(0) = +0 (see advance), and
+		// subtracting +0 changes nothing.
+		for touched != 0 {
+			i := touched.next()
+			s.Level[i] = min(lim[i].Capacity, s.Level[i]+0) - cost[i]
 		}
-		hold := lim[i].gain(w)
-		s.Level[i] = min(c, s.Level[i]+hold) - need - hold
+	} else {
+		w := float64(d.Wait)
+		for touched != 0 {
+			i := touched.next()
+			hold := lim[i].gain(w)
+			s.Level[i] = min(lim[i].Capacity, s.Level[i]+hold) - cost[i] - hold
+		}
 	}
 	s.Seq++
 	return d

@@ -4,273 +4,234 @@
 -- operation for operation in float64, so that the Redis store and the memory
 -- store take the same decisions at the same instants. Keep them in step.
 --
--- KEYS[1]   the budget's hash: last (µs), seq, l0..l5 (levels), exp (ms,
---           when the key expires)
--- ARGV[1]   op: "r" reserve, "s" settle, "u" settle with undo, "l" lower,
---           "g" snapshot (read only)
--- ARGV[2]   now in µs, or "" to read Redis TIME (production)
--- ARGV[3]   idle margin in ms added to the expiry
--- ARGV[4..21]  Capacity, Refill, Period (µs) of dimensions 0..5
--- ARGV[22..]   the op's arguments:
---   r: cost0..cost5, floor, maxWait (µs)
---   s: delta0..delta5
---   u: delta0..delta5, seq, prevLast, prevSeq, prev0..prev5
---   l: dim (0-based), level, hold (µs)
+-- KEYS[1]  the budget's hash: last (µs), seq, l0..l5 (levels), exp (ms,
+--          when the key expires), as text that round-trips a double (%.17g)
+-- ARGV[1]  the call, packed: one byte, the op ("r" reserve, "s" settle,
+--          "u" settle with undo, "l" lower, "g" snapshot, read only), then
+--          little-endian float64s:
+--            now (µs; 0 reads Redis TIME), idle margin (ms),
+--            Capacity, Refill, Period (µs) of dimensions 0..5,
+--          and the op's own:
+--            r: cost0..cost5, floor, maxWait (µs)
+--            s: delta0..delta5
+--            u: delta0..delta5, seq, prevLast, prevSeq, prev0..prev5
+--            l: dim (0-based), level, hold (µs)
 --
--- Numbers go out as text, in one string separated by spaces (one bulk
--- reply to read): %.17g round-trips a double, where Redis would truncate a
--- Lua number to an integer. Reserve answers ok, wait, dim, tooLarge, need,
--- have, seq, now and, when ok, the state before: last, seq, l0..l5.
--- Snapshot answers last, l0..l5.
+-- Reserve answers ok, wait, dim, tooLarge, need, have, seq, now and, when
+-- ok, the state before: last, seq, l0..l5; snapshot answers last, l0..l5;
+-- both as little-endian float64s in one string. The others answer 1.
+--
+-- Redis runs one script at a time, so what this one costs on the server is
+-- what every caller waits for. Numbers travel as float64s (exact both ways,
+-- one struct call for all of them); only the stored fields that change are
+-- formatted, and only those are written. The body runs once per call:
+-- it defines no functions (each would be a new closure every time) and
+-- creates no more tables than it must.
 
 local key = KEYS[1]
-local op = ARGV[1]
-local N = 6
+local blob = ARGV[1]
+local op = string.sub(blob, 1, 1)
+local tonumber, format, sub = tonumber, string.format, string.sub
+local floor, ceil, min = math.floor, math.ceil, math.min
 local FULL, FULLS = 1e300, "1e300"
-local tonumber, format, concat = tonumber, string.format, table.concat
-local min, max, ceil, floor = math.min, math.max, math.ceil, math.floor
-local LF = {"l0", "l1", "l2", "l3", "l4", "l5"}
 
-local function fmt(x)
-  return format("%.17g", x)
-end
-
-local now, nowS
-if ARGV[2] ~= "" then
-  nowS = ARGV[2]
-  now = tonumber(nowS)
+-- a[1] now, a[2] margin; dimension i (1..6) has Capacity a[3i], Refill
+-- a[3i+1], Period a[3i+2]; the op's arguments start at a[21]. A dimension
+-- whose Capacity is 0 is not limited: nothing else of it is read.
+local a
+if op == "r" then -- 20 + 8
+  a = {struct.unpack("<dddddddddddddddddddddddddddd", blob, 2)}
+elseif op == "s" then -- 20 + 6
+  a = {struct.unpack("<dddddddddddddddddddddddddd", blob, 2)}
+elseif op == "u" then -- 20 + 15
+  a = {struct.unpack("<ddddddddddddddddddddddddddddddddddd", blob, 2)}
+elseif op == "l" then -- 20 + 3
+  a = {struct.unpack("<ddddddddddddddddddddddd", blob, 2)}
+elseif op == "g" then -- 20
+  a = {struct.unpack("<dddddddddddddddddddd", blob, 2)}
 else
-  local t = redis.call("TIME")
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  nowS = fmt(now)
+  return redis.error_reply("ratekeeper: unknown op")
 end
-local margin = tonumber(ARGV[3])
 
--- A dimension whose Capacity is "0" is not limited: nothing else of it is
--- read.
-local cap, ref, per = {}, {}, {}
-for i = 1, N do
-  local j = 4 + (i - 1) * 3
-  if ARGV[j] == "0" then
-    cap[i] = 0
-  else
-    cap[i] = tonumber(ARGV[j])
-    ref[i] = tonumber(ARGV[j + 1])
-    per[i] = tonumber(ARGV[j + 2])
-  end
+local now, t = a[1], nil
+if now == 0 then
+  t = redis.call("TIME")
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
 -- Load the state, or a fresh one: every bucket full as of now. A fresh
 -- Seq starts at now rather than 0, so that an undo made before the key
 -- expired can never match a Seq of the key's next life.
 --
--- ls[i] is the stored text of lv[i] while lv[i] is unchanged (nil once it
--- changes), lastS that of last: what is not changed is not formatted again.
-local last, seq, lastS, seqS, exp
-local lv, ls = {}, {}
+-- h keeps the stored text of each field while its value is unchanged; a
+-- field whose value changes gets false there, and is formatted and written
+-- by the save below. A fresh state has false everywhere: all is written.
 local h = redis.call("HMGET", key, "last", "seq", "l0", "l1", "l2", "l3", "l4", "l5", "exp")
--- dirty[f] marks the fields to write: all of them for a fresh state.
-local fresh = not h[1]
-local dirty = {}
-if fresh then
-  dirty = {last = true, seq = true, true, true, true, true, true, true}
-end
+local last, seq, exp = now, now, nil
+local lv = {FULL, FULL, FULL, FULL, FULL, FULL}
 if h[1] then
-  lastS, seqS = h[1], h[2]
-  exp = tonumber(h[9])
-  last, seq = tonumber(lastS), tonumber(seqS)
-  for i = 1, N do
-    ls[i] = h[i + 2]
-    lv[i] = tonumber(ls[i])
-  end
-else
-  last, seq, lastS, seqS = now, now, nowS, nowS
-  for i = 1, N do
-    lv[i], ls[i] = FULL, FULLS
-  end
-end
-local seq0S = seqS
-
-local function set(i, v)
-  lv[i] = v
-  ls[i] = nil
-  dirty[i] = true
-end
-
--- bucket.State.Advance
-local function advance()
-  local dt = 0
-  if now > last then
-    dt = now - last
-    last, lastS = now, nowS
-    dirty.last = true
-  end
-  for i = 1, N do
-    local c = cap[i]
-    if c > 0 then
-      local v = min(c, lv[i] + ref[i] * dt / per[i])
-      if v ~= lv[i] then
-        set(i, v)
-      end
+  last, seq, exp = tonumber(h[1]), tonumber(h[2]), tonumber(h[9])
+  for i = 1, 6 do
+    local s = h[2 + i]
+    if s ~= FULLS then
+      lv[i] = tonumber(s)
     end
   end
 end
+-- The state before, for Reserve's answer.
+local pLast, pSeq, p1, p2, p3, p4, p5, p6 = last, seq, lv[1], lv[2], lv[3], lv[4], lv[5], lv[6]
+local reply = 1
 
-local function bump()
-  seq = seq + 1
-  seqS = nil
-  dirty.seq = true
+if op == "u" and seq == a[27] then
+  -- bucket.Cancel, no mutation since the reservation: restore it exactly.
+  if last ~= a[28] then
+    last, h[1] = a[28], false
+  end
+  seq, h[2] = a[29], false
+  for i = 1, 6 do
+    local v = a[29 + i]
+    if v ~= lv[i] then
+      lv[i], h[2 + i] = v, false
+    end
+  end
+else
+  -- bucket.State.Advance
+  local dt = 0
+  if now > last then
+    dt = now - last
+    last, h[1] = now, false
+  end
+  for i = 1, 6 do
+    local c = a[3 * i]
+    if c > 0 then
+      local l = lv[i]
+      local v = l + a[3 * i + 1] * dt / a[3 * i + 2]
+      if not (v < c) then -- math.min(c, v)
+        v = c
+      end
+      if v ~= l then
+        lv[i], h[2 + i] = v, false
+      end
+    end
+  end
+
+  if op == "g" then
+    return struct.pack("<ddddddd", last, lv[1], lv[2], lv[3], lv[4], lv[5], lv[6])
+  end
+
+  if op == "r" then
+    -- bucket.Reserve
+    local fl, maxWait = a[27], a[28]
+    local wait, dim, dNeed, dHave = 0, -1, 0, 0
+    for i = 1, 6 do
+      local c, need = a[3 * i], a[20 + i]
+      if c > 0 and need > 0 then
+        local ref, mn = a[3 * i + 1], fl * c
+        -- above the capacity but within the limit per period: admitted
+        -- once full down to the floor (internal/bucket.Reserve)
+        local most = (ref > c and ref or c) - mn -- math.max(c, ref) - mn
+        if need > most then
+          reply = struct.pack("<dddddddd", 0, 0, i - 1, 1, need, most, seq, now)
+          break
+        end
+        local deficit = min(need, c - mn) + mn - lv[i]
+        if deficit > 0 then
+          local w = ceil(deficit * a[3 * i + 2] / ref)
+          if w > wait or dim < 0 then
+            wait, dim, dNeed, dHave = w, i - 1, need, lv[i] - mn
+          end
+        end
+      end
+    end
+    if reply == 1 then
+      if wait > maxWait then
+        reply = struct.pack("<dddddddd", 0, wait, dim, 0, dNeed, dHave, seq, now)
+      else
+        for i = 1, 6 do
+          local c, need = a[3 * i], a[20 + i]
+          if c > 0 and need > 0 then
+            local hold = a[3 * i + 1] * wait / a[3 * i + 2]
+            lv[i], h[2 + i] = min(c, lv[i] + hold) - need - hold, false
+          end
+        end
+        seq, h[2] = seq + 1, false
+        reply = struct.pack("<dddddddddddddddd", 1, wait, dim, 0, dNeed, dHave, seq, now,
+          pLast, pSeq, p1, p2, p3, p4, p5, p6)
+      end
+    end
+  elseif op == "l" then
+    -- bucket.Lower
+    local d = a[21] + 1
+    local c = a[3 * d]
+    if c > 0 then
+      local v = a[22] - a[3 * d + 1] * a[23] / a[3 * d + 2]
+      if v < lv[d] then
+        lv[d], h[2 + d] = v, false
+        seq, h[2] = seq + 1, false
+      end
+    end
+  else
+    -- bucket.Settle ("s", and "u" when something happened since)
+    for i = 1, 6 do
+      local c, d = a[3 * i], a[20 + i]
+      if c > 0 and d ~= 0 then
+        local l = lv[i]
+        local v = min(c, l + d)
+        if v ~= l then
+          lv[i], h[2 + i] = v, false
+        end
+      end
+    end
+    seq, h[2] = seq + 1, false
+  end
 end
 
 -- Write what changed, and make sure the key outlives the instant every
 -- bucket would be full again: a missing key is a fresh, full budget. The
 -- expiry (field exp, ms of the script's clock) is pushed only when that
 -- instant passes it, and then margin beyond, so most calls skip PEXPIRE.
-local function save()
-  local full = 0
-  for i = 1, N do
-    local c = cap[i]
-    if c > 0 and lv[i] < c then
-      local w = ceil((c - lv[i]) * per[i] / ref[i])
-      if w > full then
-        full = w
-      end
+local full = 0
+for i = 1, 6 do
+  local c = a[3 * i]
+  if c > 0 and lv[i] < c then
+    local w = ceil((c - lv[i]) * a[3 * i + 2] / a[3 * i + 1])
+    if w > full then
+      full = w
     end
-  end
-  local w = {}
-  if dirty.last then
-    lastS = lastS or fmt(last)
-    w[#w + 1] = "last"
-    w[#w + 1] = lastS
-  end
-  if dirty.seq then
-    seqS = seqS or fmt(seq)
-    w[#w + 1] = "seq"
-    w[#w + 1] = seqS
-  end
-  for i = 1, N do
-    if dirty[i] then
-      ls[i] = ls[i] or fmt(lv[i])
-      w[#w + 1] = LF[i]
-      w[#w + 1] = ls[i]
-    end
-  end
-  local due = ceil((last + full) / 1000)
-  if exp == nil or due > exp then
-    exp = due + margin
-    w[#w + 1] = "exp"
-    w[#w + 1] = fmt(exp)
-  end
-  if #w > 0 then
-    redis.call("HSET", key, unpack(w))
-  end
-  if w[#w - 1] == "exp" then
-    -- Bounded so that PEXPIRE accepts it (2^40 ms is about 35 years).
-    redis.call("PEXPIRE", key, min(exp - floor(now / 1000), 1099511627776))
   end
 end
-
--- bucket.Settle
-local function settle(base)
-  advance()
-  for i = 1, N do
-    local c = cap[i]
-    if c > 0 then
-      local d = tonumber(ARGV[base + i - 1])
-      if d ~= 0 then
-        set(i, min(c, lv[i] + d))
-      end
-    end
-  end
-  bump()
-end
-
-if op == "r" then
-  -- bucket.Reserve
-  local pLastS, p = lastS, {ls[1], ls[2], ls[3], ls[4], ls[5], ls[6]}
-  local fl = tonumber(ARGV[28])
-  local maxWait = tonumber(ARGV[29])
-  advance()
-  local cost = {}
-  local wait, dim, dNeed, dHave = 0, -1, "0", 0
-  for i = 1, N do
-    local c = cap[i]
-    if c > 0 then
-      local need = tonumber(ARGV[21 + i])
-      cost[i] = need
-      if need > 0 then
-        local mn = fl * c
-        -- above the capacity but within the limit per period: admitted
-        -- once full down to the floor (internal/bucket.Reserve)
-        local most = max(c, ref[i]) - mn
-        if need > most then
-          save()
-          return concat({"0", "0", tostring(i - 1), "1", ARGV[21 + i], fmt(most), seqS, nowS}, " ")
-        end
-        local deficit = min(need, c - mn) + mn - lv[i]
-        if deficit > 0 then
-          local w = ceil(deficit * per[i] / ref[i])
-          if w > wait or dim < 0 then
-            wait, dim, dNeed, dHave = w, i - 1, ARGV[21 + i], lv[i] - mn
-          end
-        end
-      end
-    end
-  end
-  local waitS, haveS = "0", "0"
-  if dim >= 0 then
-    waitS, haveS = fmt(wait), fmt(dHave)
-  end
-  if wait > maxWait then
-    save()
-    return concat({"0", waitS, tostring(dim), "0", dNeed, haveS, seqS, nowS}, " ")
-  end
-  for i = 1, N do
-    local c, need = cap[i], cost[i]
-    if c > 0 and need > 0 then
-      local hold = ref[i] * wait / per[i]
-      set(i, min(c, lv[i] + hold) - need - hold)
-    end
-  end
-  bump()
-  save()
-  return concat({"1", waitS, tostring(dim), "0", dNeed, haveS, seqS, nowS,
-    pLastS, seq0S, p[1], p[2], p[3], p[4], p[5], p[6]}, " ")
-elseif op == "s" then
-  settle(22)
-  save()
-  return 1
-elseif op == "u" then
-  -- bucket.Cancel
-  if seq == tonumber(ARGV[28]) then
-    lastS, seqS = ARGV[29], ARGV[30]
-    last, seq = tonumber(lastS), tonumber(seqS)
-    dirty = {last = true, seq = true, true, true, true, true, true, true}
-    for i = 1, N do
-      ls[i] = ARGV[30 + i]
-      lv[i] = tonumber(ls[i])
-    end
+-- w: the arguments of HSET, n of them. Made with room for twelve (last,
+-- seq, three levels and exp) rather than grown one by one.
+local w, n = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, 0
+if not h[1] then
+  if t and last == now then
+    -- Redis TIME's own digits: seconds, then µs padded to six
+    w[1], w[2] = "last", t[1] .. sub("000000", #t[2] + 1) .. t[2]
   else
-    settle(22)
+    w[1], w[2] = "last", format("%.17g", last)
   end
-  save()
-  return 1
-elseif op == "l" then
-  -- bucket.Lower
-  local d = tonumber(ARGV[22]) + 1
-  advance()
-  if cap[d] > 0 then
-    local v = tonumber(ARGV[23]) - ref[d] * tonumber(ARGV[24]) / per[d]
-    if v < lv[d] then
-      set(d, v)
-      bump()
-    end
-  end
-  save()
-  return 1
-elseif op == "g" then
-  advance()
-  return concat({lastS, ls[1] or fmt(lv[1]), ls[2] or fmt(lv[2]), ls[3] or fmt(lv[3]),
-    ls[4] or fmt(lv[4]), ls[5] or fmt(lv[5]), ls[6] or fmt(lv[6])}, " ")
+  n = 2
 end
-return redis.error_reply("ratekeeper: unknown op")
+if not h[2] then
+  w[n + 1], w[n + 2], n = "seq", format("%.17g", seq), n + 2
+end
+for i = 1, 6 do
+  if not h[2 + i] then
+    local v = lv[i]
+    w[n + 1], w[n + 2], n = sub("l0l1l2l3l4l5", 2 * i - 1, 2 * i), v == FULL and FULLS or format("%.17g", v), n + 2
+  end
+end
+local due = ceil((last + full) / 1000)
+local expire = not exp or due > exp
+if expire then
+  exp = due + a[2]
+  w[n + 1], w[n + 2], n = "exp", format("%.17g", exp), n + 2
+end
+if n > 0 then
+  redis.call("HSET", key, unpack(w, 1, n))
+end
+if expire then
+  -- Bounded so that PEXPIRE accepts it (2^40 ms is about 35 years).
+  redis.call("PEXPIRE", key, min(exp - floor(now / 1000), 1099511627776))
+end
+return reply

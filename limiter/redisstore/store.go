@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	_ "embed"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strconv"
-	"strings"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -437,75 +436,96 @@ func (s *Store) localMicros() int64 {
 	return time.Now().UnixMicro()
 }
 
-// The script's arguments: op, now, margin, 18 limits, then the op's own.
+// A call of the script sends one argument (see bucket.lua): the op's byte,
+// then float64s, little-endian: now, the idle margin, Capacity, Refill and
+// Period of each dimension, and the op's own numbers. Float64s are exact
+// both ways and cost the script one struct.unpack, where a number as text
+// costs it a tonumber; Redis runs one script at a time, so what the script
+// costs is what every caller waits for.
 const (
-	argHead   = 3
-	argLimits = 3 * bucket.N
-	argBase   = argHead + argLimits
+	headLen   = 1 + 2*8
+	limitsLen = 3 * bucket.N * 8
+	// callMax fits the op with the most numbers, "u".
+	callMax = headLen + limitsLen + (2*bucket.N+3)*8
 )
 
-// encodedLimits caches the script arguments of the last Limits seen: limits
-// rarely change, and formatting 18 floats on every call would cost more
-// than the rest of the encoding.
+// encodedLimits caches the packed Limits of the last call: limits rarely
+// change.
 type encodedLimits struct {
-	lim  limiter.Limits
-	args [argLimits]any
+	lim limiter.Limits
+	b   [limitsLen]byte
 }
 
-func (s *Store) args(op string, lim *limiter.Limits, extra int) []any {
+// call is one call of the script: its packed argument and the slices that
+// go-redis takes, in one allocation. A *call is the argument itself (an
+// encoding.BinaryMarshaler), so boxing it allocates nothing. It is never
+// reused: go-redis may hold a command's arguments after the caller has
+// stopped waiting for it (a timeout on a pipelined client).
+type call struct {
+	keys [1]string
+	args [1]any
+	n    int
+	b    [callMax]byte
+}
+
+// MarshalBinary returns the packed argument; go-redis writes it as is.
+func (c *call) MarshalBinary() ([]byte, error) { return c.b[:c.n], nil }
+
+func (c *call) put(x float64) {
+	binary.LittleEndian.PutUint64(c.b[c.n:], math.Float64bits(x))
+	c.n += 8
+}
+
+func (s *Store) newCall(op byte, key string, lim *limiter.Limits) *call {
 	e := s.enc.Load()
 	if e == nil || e.lim != *lim {
 		e = &encodedLimits{lim: *lim}
 		for i, l := range lim {
-			e.args[3*i] = ftoa(l.Capacity)
-			e.args[3*i+1] = ftoa(l.Refill)
-			e.args[3*i+2] = ftoa(l.Period)
+			b := e.b[24*i:]
+			binary.LittleEndian.PutUint64(b, math.Float64bits(l.Capacity))
+			binary.LittleEndian.PutUint64(b[8:], math.Float64bits(l.Refill))
+			binary.LittleEndian.PutUint64(b[16:], math.Float64bits(l.Period))
 		}
 		s.enc.Store(e)
 	}
-	a := make([]any, argBase, argBase+extra)
-	a[0] = op
-	a[1] = ""
+	c := &call{n: 1}
+	c.keys[0] = key
+	c.args[0] = c
+	c.b[0] = op
+	var now float64 // 0: the script reads Redis TIME
 	if s.now != nil {
-		a[1] = strconv.FormatInt(s.now().UnixMicro(), 10)
+		now = float64(s.now().UnixMicro())
 	}
-	a[2] = idleMarginArg
-	copy(a[argHead:], e.args[:])
-	return a
+	c.put(now)
+	c.put(idleMargin)
+	c.n += copy(c.b[c.n:], e.b[:])
+	return c
 }
 
-var idleMarginArg = strconv.Itoa(idleMargin)
-
-func ftoa(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
-
-func (s *Store) run(ctx context.Context, key string, args []any) (any, error) {
+func (s *Store) run(ctx context.Context, c *call) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return script.Run(ctx, s.rdb, []string{key}, args...).Result()
+	return script.Run(ctx, s.rdb, c.keys[:], c.args[:]...).Result()
 }
 
 func (s *Store) reserveShared(ctx context.Context, key string, req *limiter.ReserveRequest) (limiter.ReserveResult, int64, error) {
-	a := s.args("r", &req.Limits, bucket.N+2)
-	for i, c := range req.Cost {
-		if c == 0 || req.Limits[i].Capacity <= 0 {
-			a = append(a, "0") // no allocation; the script skips it
-		} else {
-			a = append(a, strconv.FormatInt(c, 10))
-		}
+	c := s.newCall('r', key, &req.Limits)
+	for _, n := range req.Cost {
+		c.put(float64(n))
 	}
 	maxWait := int64(req.MaxWait / time.Microsecond)
 	if req.MaxWait <= 0 {
 		maxWait = 0
 	}
-	a = append(a, ftoa(req.Floor), strconv.FormatInt(maxWait, 10))
-	v, err := s.run(ctx, key, a)
+	c.put(req.Floor)
+	c.put(float64(maxWait))
+	v, err := s.run(ctx, c)
 	if err != nil {
 		return limiter.ReserveResult{}, 0, err
 	}
 	var r reply
-	r.parse(v, 8, 16)
-	if r.err != nil {
-		return limiter.ReserveResult{}, 0, r.err
+	if err := r.parse(v, 8, 16); err != nil {
+		return limiter.ReserveResult{}, 0, err
 	}
 	res := limiter.ReserveResult{
 		OK:       r.n == 16,
@@ -529,21 +549,23 @@ func (s *Store) reserveShared(ctx context.Context, key string, req *limiter.Rese
 }
 
 func (s *Store) settleShared(ctx context.Context, key string, req *limiter.SettleRequest) error {
-	op, extra := "s", bucket.N
+	op := byte('s')
 	if req.Undo != nil {
-		op, extra = "u", 2*bucket.N+3
+		op = 'u'
 	}
-	a := s.args(op, &req.Limits, extra)
+	c := s.newCall(op, key, &req.Limits)
 	for _, d := range req.Delta {
-		a = append(a, strconv.FormatInt(d, 10))
+		c.put(float64(d))
 	}
 	if u := req.Undo; u != nil {
-		a = append(a, strconv.FormatInt(u.Seq, 10), strconv.FormatInt(u.Prev.Last, 10), strconv.FormatInt(u.Prev.Seq, 10))
+		c.put(float64(u.Seq))
+		c.put(float64(u.Prev.Last))
+		c.put(float64(u.Prev.Seq))
 		for _, l := range u.Prev.Level {
-			a = append(a, ftoa(l))
+			c.put(l)
 		}
 	}
-	_, err := s.run(ctx, key, a)
+	_, err := s.run(ctx, c)
 	return err
 }
 
@@ -552,54 +574,50 @@ func (s *Store) lowerShared(ctx context.Context, key string, req *limiter.LowerR
 	if req.Hold <= 0 {
 		hold = 0
 	}
-	a := s.args("l", &req.Limits, 3)
-	a = append(a, strconv.Itoa(int(req.Dim)), ftoa(req.Level), strconv.FormatInt(hold, 10))
-	_, err := s.run(ctx, key, a)
+	c := s.newCall('l', key, &req.Limits)
+	c.put(float64(req.Dim))
+	c.put(req.Level)
+	c.put(float64(hold))
+	_, err := s.run(ctx, c)
 	return err
 }
 
 func (s *Store) snapshotShared(ctx context.Context, key string, lim *limiter.Limits) (limiter.Snapshot, error) {
-	v, err := s.run(ctx, key, s.args("g", lim, 0))
+	v, err := s.run(ctx, s.newCall('g', key, lim))
 	if err != nil {
 		return limiter.Snapshot{}, err
 	}
 	var r reply
-	r.parse(v, 7, 7)
-	if r.err != nil {
-		return limiter.Snapshot{}, r.err
+	if err := r.parse(v, 7, 7); err != nil {
+		return limiter.Snapshot{}, err
 	}
 	snap := limiter.Snapshot{At: time.UnixMicro(int64(r.f[0]))}
 	copy(snap.Level[:], r.f[1:7])
 	return snap, nil
 }
 
-// reply is the script's answer: numbers as text, separated by spaces.
+// reply is the script's answer: float64s, little-endian, in one string.
 type reply struct {
-	f   [16]float64
-	n   int
-	err error
+	f [16]float64
+	n int
 }
 
-func (r *reply) parse(v any, lengths ...int) {
+// parse decodes v, which must hold short or long numbers.
+func (r *reply) parse(v any, short, long int) error {
 	str, ok := v.(string)
 	if !ok {
-		r.err = fmt.Errorf("%w: %T", errBadReply, v)
-		return
+		return fmt.Errorf("%w: %T", errBadReply, v)
 	}
-	for str != "" && r.n < len(r.f) {
-		field, rest, _ := strings.Cut(str, " ")
-		f, err := strconv.ParseFloat(field, 64)
-		if err != nil {
-			r.err = fmt.Errorf("%w: %q at %d", errBadReply, field, r.n)
-			return
-		}
-		r.f[r.n] = f
-		r.n++
-		str = rest
+	if n := len(str) / 8; len(str)%8 != 0 || n != short && n != long {
+		return fmt.Errorf("%w: %d bytes", errBadReply, len(str))
 	}
-	if str != "" || !slices.Contains(lengths, r.n) {
-		r.err = fmt.Errorf("%w: %d values", errBadReply, r.n)
+	for r.n = 0; len(str) > 0; r.n++ {
+		b := str[:8]
+		r.f[r.n] = math.Float64frombits(uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56)
+		str = str[8:]
 	}
+	return nil
 }
 
 // delay converts a wait in µs to a Duration, saturating at Forever.
