@@ -223,7 +223,7 @@ func (c *call) run() (*http.Response, error) {
 func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Response, *limiter.Reservation, aimd.Ticket, error) {
 	k := c.k
 	policy := k.retry
-	vec := c.vector()
+	vec := c.cost.PerDimension()
 	for {
 		start := time.Now()
 		wctx, cancel := ctx, context.CancelFunc(func() {})
@@ -302,15 +302,6 @@ func (c *call) wait(ctx context.Context, vec *[tier.NumDimensions]int64) (*limit
 	}
 }
 
-// vector is the call's cost per dimension.
-func (c *call) vector() [tier.NumDimensions]int64 {
-	var v [tier.NumDimensions]int64
-	for d := range tier.NumDimensions {
-		v[d] = c.need(d)
-	}
-	return v
-}
-
 // send calls the rest of the chain; a nil response without an error is a
 // broken chain, reported as an error.
 func (c *call) send(req *http.Request) (*http.Response, error) {
@@ -346,17 +337,7 @@ func (c *call) fatal(status int, apiErr *tier.APIError, retryAfter time.Duration
 }
 
 // need is the call's cost in dimension d.
-func (c *call) need(d tier.Dimension) int64 {
-	switch d {
-	case tier.RPM, tier.RPD:
-		return c.cost.Requests
-	case tier.ITPM:
-		return c.cost.InputTokens
-	case tier.OTPM:
-		return c.cost.OutputTokens
-	}
-	return c.cost.InputTokens + c.cost.OutputTokens
-}
+func (c *call) need(d tier.Dimension) int64 { return c.cost.PerDimension()[d] }
 
 // freeze imposes a 429 on the budget: each dimension the headers show
 // short of this call's need (or the one the message names, else RPM) may

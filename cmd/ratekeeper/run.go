@@ -143,7 +143,7 @@ func plan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return fmt.Errorf("plan: call %q: %w", c.ID, err)
 		}
 		last = max(last, r.Delay())
-		v := [tier.NumDimensions]int64{1, c.InputTokens, c.MaxTokens, c.InputTokens + c.MaxTokens, 1, c.InputTokens + c.MaxTokens}
+		v := cost.PerDimension()
 		for d := range total {
 			total[d] += v[d]
 		}
