@@ -40,11 +40,11 @@ type RetryPolicy struct {
 }
 
 // DefaultRetryPolicy is the policy of a Keeper without WithRetry: 6
-// attempts against overload, 20 retries of 429s (each waits for the
+// attempts against overload, 50 retries of 429s (each waits for the
 // retry-after), backoff from 0.5 s up to 30 s, retry-after up to 2 minutes.
 var DefaultRetryPolicy = RetryPolicy{
 	MaxAttempts:    6,
-	MaxRateLimited: 20,
+	MaxRateLimited: 50,
 	BaseBackoff:    500 * time.Millisecond,
 	MaxBackoff:     30 * time.Second,
 	MaxRetryAfter:  2 * time.Minute,
