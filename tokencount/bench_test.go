@@ -1,10 +1,8 @@
 package tokencount
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,47 +13,13 @@ import (
 	"time"
 
 	"github.com/pkoukk/tiktoken-go"
+
+	"github.com/ratekeeper/ratekeeper/internal/benchtext"
 	"github.com/ratekeeper/ratekeeper/tokencount/bpe"
 )
 
 // Benchmark inputs are generated in code, once.
-var benchInputs = sync.OnceValue(func() map[string]string {
-	in := map[string]string{}
-	src, _ := os.ReadFile(filepath.Join(corpusDir, "sources", "en.txt"))
-	in["prose"] = repeatTo(string(src), 64<<10)
-	zh, _ := os.ReadFile(filepath.Join(corpusDir, "sources", "zh.txt"))
-	in["chinese"] = repeatTo(string(zh), 64<<10)
-	var code strings.Builder
-	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "strings", "*.go"))
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		code.Write(b)
-	}
-	in["code"] = repeatTo(code.String(), 64<<10)
-	// Adversarial inputs for BPE: no spaces.
-	in["one-letter-20kB"] = strings.Repeat("a", 20<<10)
-	r := rand.New(rand.NewPCG(1, 1))
-	blob := make([]byte, 48<<10)
-	for i := range blob {
-		blob[i] = byte(r.Uint32())
-	}
-	in["base64-64kB"] = base64.StdEncoding.EncodeToString(blob)
-	var recs []map[string]any
-	for i := 0; len(recs) < 1200; i++ {
-		recs = append(recs, map[string]any{"id": i, "name": fmt.Sprintf("user%d", i), "ok": i%2 == 0, "score": float64(i) / 7})
-	}
-	j, _ := json.Marshal(recs)
-	in["minified-json-64kB"] = string(j[:64<<10])
-	return in
-})
-
-func repeatTo(s string, n int) string {
-	var b strings.Builder
-	for b.Len() < n {
-		b.WriteString(s)
-	}
-	return b.String()[:n]
-}
+var benchInputs = sync.OnceValue(func() map[string]string { return benchtext.Inputs(filepath.Join(corpusDir, "sources")) })
 
 // BenchmarkCount compares, on the same text, the heuristic counter and plain
 // tiktoken-go Encode (o200k_base). Package tokencount/bpe's BenchmarkCount compares its
@@ -92,7 +56,7 @@ func BenchmarkCount(b *testing.B) {
 // bigBody is an Anthropic request of about 100k tokens: prose, code and JSON.
 var bigBody = sync.OnceValue(func() []byte {
 	in := benchInputs()
-	text := repeatTo(in["prose"]+in["code"]+in["minified-json-64kB"][:8<<10], 400<<10)
+	text := benchtext.RepeatTo(in["prose"]+in["code"]+in["minified-json-64kB"][:8<<10], 400<<10)
 	body, _ := json.Marshal(map[string]any{
 		"model": "claude-sonnet-4-5", "max_tokens": 4096,
 		"system":   []any{map[string]any{"type": "text", "text": "You are a careful reviewer."}},

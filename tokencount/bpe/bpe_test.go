@@ -1,63 +1,22 @@
 package bpe
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/internal/benchtext"
 )
 
 const sourcesDir = "../../testdata/corpus/sources"
 
 // inputs are the test and benchmark texts, generated in code, once.
-var inputs = sync.OnceValue(func() map[string]string {
-	in := map[string]string{}
-	src, _ := os.ReadFile(filepath.Join(sourcesDir, "en.txt"))
-	in["prose"] = repeatTo(string(src), 64<<10)
-	zh, _ := os.ReadFile(filepath.Join(sourcesDir, "zh.txt"))
-	in["chinese"] = repeatTo(string(zh), 64<<10)
-	var code strings.Builder
-	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "strings", "*.go"))
-	for _, f := range files {
-		b, _ := os.ReadFile(f)
-		code.Write(b)
-	}
-	in["code"] = repeatTo(code.String(), 64<<10)
-	// Adversarial inputs for BPE: no spaces.
-	in["one-letter-20kB"] = strings.Repeat("a", 20<<10)
-	r := rand.New(rand.NewPCG(1, 1))
-	blob := make([]byte, 48<<10)
-	for i := range blob {
-		blob[i] = byte(r.Uint32())
-	}
-	in["base64-64kB"] = base64.StdEncoding.EncodeToString(blob)
-	var recs []map[string]any
-	for i := 0; len(recs) < 1200; i++ {
-		recs = append(recs, map[string]any{"id": i, "name": fmt.Sprintf("user%d", i), "ok": i%2 == 0, "score": float64(i) / 7})
-	}
-	j, _ := json.Marshal(recs)
-	in["minified-json-64kB"] = string(j[:64<<10])
-	return in
-})
-
-func repeatTo(s string, n int) string {
-	if s == "" {
-		return ""
-	}
-	var b strings.Builder
-	for b.Len() < n {
-		b.WriteString(s)
-	}
-	return b.String()[:n]
-}
+var inputs = sync.OnceValue(func() map[string]string { return benchtext.Inputs(sourcesDir) })
 
 func mustLoad(tb testing.TB, encoding string) *Counter {
 	tb.Helper()
