@@ -41,6 +41,7 @@ type Error struct {
 	Err error
 }
 
+// Error describes the refusal; it never contains the API key.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("ratekeeper: %v (HTTP %d", e.Err, e.Status)
 	if e.RetryAfter > 0 {
@@ -53,4 +54,5 @@ func (e *Error) Error() string {
 	return s
 }
 
+// Unwrap returns Err, so errors.Is matches the sentinel.
 func (e *Error) Unwrap() error { return e.Err }

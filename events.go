@@ -35,6 +35,7 @@ const (
 
 var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled"}
 
+// String returns the kind's name, as the logs show it (e.g. "retried").
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k > 0 {
 		return eventNames[k]

@@ -161,8 +161,13 @@ func (c *call) run() (*http.Response, error) {
 			c.settleOnRead(res, r, ticket)
 			return res, nil
 		}
-		// Refused: the server charged nothing for it.
-		r.Cancel()
+		// Refused: Anthropic charged nothing for it; OpenAI counts
+		// unsuccessful requests toward the per-minute limit, but no tokens.
+		if c.rt == openAIChat {
+			_ = r.Commit(limiter.Cost{Requests: 1})
+		} else {
+			r.Cancel()
+		}
 		errBody, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
 		res.Body.Close()
 		res.Body = io.NopCloser(bytes.NewReader(errBody))

@@ -45,6 +45,7 @@ type LimitError struct {
 	deadline bool // refused because of the context deadline
 }
 
+// Error names the dimension, the need and what the bucket had.
 func (e *LimitError) Error() string {
 	if e.Err == ErrTooLarge {
 		return fmt.Sprintf("limiter: %s: need %d, capacity %.0f: %v", e.Dimension, e.Need, e.Have, e.Err)
