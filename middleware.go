@@ -363,6 +363,7 @@ func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.A
 		frozen = append(frozen, tier.RPM)
 	}
 	capacity := c.p.lim.Budget()
+	var clamps [tier.NumDimensions]limiter.ClampTarget
 	for _, d := range frozen {
 		hold := retryAfter
 		reset := obs.Dims[d].Reset
@@ -378,8 +379,9 @@ func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.A
 		// back: the retry fits then. Calls already waiting take new places
 		// behind it (gen).
 		need := min(c.need(d), int64(capacity.Capacity(d)))
-		_ = c.p.lim.Clamp(ctx, d, need, hold)
+		clamps[d] = limiter.ClampTarget{Set: true, Remaining: need, Hold: hold}
 	}
+	_ = c.p.lim.ClampAll(ctx, clamps)
 	c.p.gen.Add(1)
 	c.shrinkBurst(ctx)
 	return frozen[0], true
@@ -422,6 +424,7 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) {
 	if learned != b {
 		_ = lim.SetBudget(learned)
 	}
+	var clamps [tier.NumDimensions]limiter.ClampTarget
 	for d := range tier.NumDimensions {
 		o := obs.Dims[d]
 		if !o.Present || o.Remaining < 0 || learned.Limit(d) == 0 {
@@ -433,8 +436,9 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) {
 		}
 		// Our level already paid for the calls waiting in line; the
 		// server has not seen them.
-		_ = lim.Clamp(ctx, d, rem-c.p.queued[d].Load(), 0)
+		clamps[d] = limiter.ClampTarget{Set: true, Remaining: rem - c.p.queued[d].Load()}
 	}
+	_ = lim.ClampAll(ctx, clamps)
 }
 
 // learnBurst bounds the server's bucket capacity from one response: the

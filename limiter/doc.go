@@ -28,7 +28,8 @@
 //   - Exactly once: a Reservation is settled by its first Commit or Cancel;
 //     later calls do nothing (Cancel) or return [ErrSettled] (Commit).
 //   - The server is the truth: [Limiter.Clamp] lowers a bucket to what the
-//     server reports remaining, or freezes it until a retry-after, and
+//     server reports remaining, or freezes it until a retry-after
+//     ([Limiter.ClampAll] does several dimensions in one store call), and
 //     [Limiter.SetBudget] installs limits learned from headers; reservations
 //     in flight are kept.
 //

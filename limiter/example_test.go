@@ -102,3 +102,23 @@ func ExampleLimiter_Clamp() {
 	// Output:
 	// limiter: output_tokens_per_minute: need 100, have -700: rate limited, retry after 8s
 }
+
+func ExampleLimiter_ClampAll() {
+	clock := &fixedClock{time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	store := limiter.NewMemoryStore(limiter.WithClock(clock.now))
+	lim, _ := limiter.New(tier.Budget{RPM: 50, ITPM: 30_000, OTPM: 6_000}, limiter.WithStore(store, "example"))
+	ctx := context.Background()
+
+	// One response's headers, imposed in one store call: 10 requests and
+	// 4,000 input tokens remain, and output tokens are frozen for 7 s.
+	var c [tier.NumDimensions]limiter.ClampTarget
+	c[tier.RPM] = limiter.ClampTarget{Set: true, Remaining: 10}
+	c[tier.ITPM] = limiter.ClampTarget{Set: true, Remaining: 4_000}
+	c[tier.OTPM] = limiter.ClampTarget{Set: true, Hold: 7 * time.Second}
+	_ = lim.ClampAll(ctx, c)
+
+	r, _ := lim.Remaining(ctx)
+	fmt.Println(r.Buckets[tier.RPM].Level, r.Buckets[tier.ITPM].Level, r.Buckets[tier.OTPM].Level)
+	// Output:
+	// 10 4000 -700
+}

@@ -110,10 +110,11 @@ func (m *MemoryStore) settle(b *memBudget, now int64, lim *Limits, units *[bucke
 
 // Lower implements [Store].
 func (m *MemoryStore) Lower(_ context.Context, key string, req LowerRequest) error {
+	dims, hold := req.dims()
 	now := m.micros()
 	b := m.budget(key, now)
 	b.mu.Lock()
-	bucket.Lower(&b.s, now, &req.Limits, int(req.Dim), req.Level, micros(req.Hold))
+	bucket.LowerDims(&b.s, now, &req.Limits, dims, &req.Level, &hold)
 	b.mu.Unlock()
 	return nil
 }

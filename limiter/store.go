@@ -34,8 +34,8 @@ type Store interface {
 	// set and no other mutation happened since that reservation, restores
 	// the state from before it.
 	Settle(ctx context.Context, key string, req SettleRequest) error
-	// Lower caps one bucket of key as described by LowerRequest. It never
-	// raises a level.
+	// Lower caps the selected buckets of key as described by
+	// LowerRequest, all in one atomic step. It never raises a level.
 	Lower(ctx context.Context, key string, req LowerRequest) error
 	// Snapshot returns the levels of key's buckets now, without changing
 	// anything.
@@ -114,14 +114,37 @@ type Undo struct {
 	Seq  int64
 }
 
-// LowerRequest asks a Store to impose the server's view on one bucket: its
-// level becomes at most Level − (what the bucket regains in Hold), as if Level units were left now
-// and nothing refilled for Hold.
+// LowerRequest asks a Store to impose the server's view on some of a
+// budget's buckets in one atomic step: the level of each dimension d in
+// Dims becomes at most Level[d] − (what bucket d regains in Hold[d]), as if
+// Level[d] units were left now and nothing refilled for Hold[d]. Levels are
+// never raised; dimensions outside Dims, and those Limits does not limit,
+// are left alone. The step counts as one mutation (State.Seq increments
+// once) if any level dropped, and as none otherwise. The zero
+// LowerRequest, with its Limits, lowers nothing.
 type LowerRequest struct {
 	Limits Limits
-	Dim    tier.Dimension
-	Level  float64
-	Hold   time.Duration
+	// Dims selects the dimensions to lower, indexed by tier.Dimension.
+	Dims [tier.NumDimensions]bool
+	// Level is the number of units each selected dimension holds at most
+	// now (before the hold); it may be negative.
+	Level [tier.NumDimensions]float64
+	// Hold is, per selected dimension, how long nothing refills: 0 to
+	// sync with a remaining count, a retry-after to freeze. A negative
+	// Hold counts as 0.
+	Hold [tier.NumDimensions]time.Duration
+}
+
+// dims returns the set of dimensions that r selects, as the arithmetic
+// takes it, and the holds in microseconds.
+func (r *LowerRequest) dims() (d bucket.Dims, hold [tier.NumDimensions]int64) {
+	for i, on := range r.Dims {
+		if on {
+			d |= 1 << i
+			hold[i] = micros(r.Hold[i])
+		}
+	}
+	return d, hold
 }
 
 // Snapshot is the levels of a budget's buckets at an instant of the store's

@@ -266,11 +266,38 @@ func Lower(s *State, now int64, lim *Limits, dim int, level float64, hold int64)
 	if lim[dim].Capacity <= 0 {
 		return
 	}
-	v := level - lim[dim].gain(float64(hold))
-	if v < s.Level[dim] {
-		s.Level[dim] = v
+	if s.lower(lim, dim, level, hold) {
 		s.Seq++
 	}
+}
+
+// LowerDims is Lower on every dimension of dims in one mutation: s is
+// advanced once, then each limited dimension i of dims, in increasing
+// order, is capped at level[i] − gain(hold[i]) with Lower's arithmetic.
+// Dimensions outside dims, and those lim does not limit, are left alone.
+// Seq is incremented once if any level dropped.
+func LowerDims(s *State, now int64, lim *Limits, dims Dims, level *[N]float64, hold *[N]int64) {
+	limited := Limited(lim)
+	s.advance(now, lim, limited)
+	var lowered bool
+	for dims &= limited; dims != 0; {
+		i := dims.next()
+		lowered = s.lower(lim, i, level[i], hold[i]) || lowered
+	}
+	if lowered {
+		s.Seq++
+	}
+}
+
+// lower caps limited bucket i of an advanced s at level − gain(hold) and
+// reports whether its level dropped. It does not touch Seq.
+func (s *State) lower(lim *Limits, i int, level float64, hold int64) bool {
+	v := level - lim[i].gain(float64(hold))
+	if v < s.Level[i] {
+		s.Level[i] = v
+		return true
+	}
+	return false
 }
 
 // FullIn returns how many microseconds bucket i of an advanced state needs

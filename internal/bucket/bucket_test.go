@@ -359,3 +359,51 @@ func FuzzReserveMatchesReference(f *testing.F) {
 		}
 	})
 }
+
+// TestLowerDims: lowering several dimensions at once takes the same levels,
+// bit for bit, as lowering them one by one at the same instant, and counts
+// as one mutation when anything dropped, none when nothing did.
+func TestLowerDims(t *testing.T) {
+	var lim Limits
+	lim[0] = Limit{Capacity: 10, Refill: 1, Period: sec}
+	lim[1] = Limit{Capacity: 100, Refill: 10, Period: sec}
+	lim[3] = Limit{Capacity: 600, Refill: 600, Period: 60 * sec}
+	type step struct {
+		at    int64
+		dims  Dims
+		level [N]float64
+		hold  [N]int64
+		want  [N]float64
+		seq   int64 // Seq after the step, from 0
+	}
+	steps := []step{
+		// A to 4, B frozen at 0 for 2 s; C (unlimited) ignored; D not selected.
+		{0, 1<<0 | 1<<1 | 1<<2, [N]float64{4, 0, 0}, [N]int64{0, 2 * sec, sec}, [N]float64{4, -20, Full, 600, Full, Full}, 1},
+		// Nothing drops: A above its level, D not selected.
+		{0, 1 << 0, [N]float64{5, 0, 0, 0}, [N]int64{}, [N]float64{4, -20, Full, 600, Full, Full}, 1},
+		// 1 s later: A refilled to 5, B to -10; only D drops (600 − 10 held for 1 s).
+		{sec, 1<<0 | 1<<3, [N]float64{9, 0, 0, 600}, [N]int64{0, 0, 0, sec}, [N]float64{5, -10, Full, 590, Full, Full}, 2},
+		// The empty set changes nothing but advances.
+		{2 * sec, 0, [N]float64{}, [N]int64{}, [N]float64{6, 0, Full, 600, Full, Full}, 2},
+	}
+	s, one := Fresh(0), Fresh(0)
+	for i, st := range steps {
+		seq := one.Seq
+		LowerDims(&s, st.at, &lim, st.dims, &st.level, &st.hold)
+		one.Advance(st.at, &lim)
+		for d := range N {
+			if st.dims&(1<<d) != 0 {
+				Lower(&one, st.at, &lim, d, st.level[d], st.hold[d])
+			}
+		}
+		if s.Level != st.want || s.Seq != st.seq {
+			t.Fatalf("step %d: LowerDims = %v seq %d; want %v seq %d", i, s.Level, s.Seq, st.want, st.seq)
+		}
+		if one.Seq > seq {
+			one.Seq = seq + 1
+		}
+		if !sameBits(&s, &one) {
+			t.Fatalf("step %d: LowerDims = %+v; one by one %+v", i, s, one)
+		}
+	}
+}

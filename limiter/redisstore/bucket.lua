@@ -1,6 +1,6 @@
 -- ratekeeper: one decision on one budget, in one atomic step.
 --
--- This is internal/bucket (Reserve, Settle, Cancel, Lower, Advance) in Lua,
+-- This is internal/bucket (Reserve, Settle, Cancel, LowerDims, Advance) in Lua,
 -- operation for operation in float64, so that the Redis store and the memory
 -- store take the same decisions at the same instants. Keep them in step.
 --
@@ -15,7 +15,8 @@
 --            r: cost0..cost5, floor, maxWait (µs)
 --            s: delta0..delta5
 --            u: delta0..delta5, seq, prevLast, prevSeq, prev0..prev5
---            l: dim (0-based), level, hold (µs)
+--            l: dims (bit i: lower dimension i, 0-based), level0..level5,
+--               hold0..hold5 (µs)
 --
 -- Reserve answers ok, wait, dim, tooLarge, need, have, seq, now and, when
 -- ok, the state before: last, seq, l0..l5; snapshot answers last, l0..l5;
@@ -45,8 +46,8 @@ elseif op == "s" then -- 20 + 6
   a = {struct.unpack("<dddddddddddddddddddddddddd", blob, 2)}
 elseif op == "u" then -- 20 + 15
   a = {struct.unpack("<ddddddddddddddddddddddddddddddddddd", blob, 2)}
-elseif op == "l" then -- 20 + 3
-  a = {struct.unpack("<ddddddddddddddddddddddd", blob, 2)}
+elseif op == "l" then -- 20 + 13
+  a = {struct.unpack("<ddddddddddddddddddddddddddddddddd", blob, 2)}
 elseif op == "g" then -- 20
   a = {struct.unpack("<dddddddddddddddddddd", blob, 2)}
 else
@@ -160,15 +161,23 @@ else
       end
     end
   elseif op == "l" then
-    -- bucket.Lower
-    local d = a[21] + 1
-    local c = a[3 * d]
-    if c > 0 then
-      local v = a[22] - a[3 * d + 1] * a[23] / a[3 * d + 2]
-      if v < lv[d] then
-        lv[d], h[2 + d] = v, false
-        seq, h[2] = seq + 1, false
+    -- bucket.LowerDims: dimension i when bit i-1 of the mask is set, in
+    -- increasing order; one mutation if any level drops.
+    local m, lowered = a[21], false
+    for i = 1, 6 do
+      local b = m % 2
+      m = (m - b) / 2
+      local c = a[3 * i]
+      if b == 1 and c > 0 then
+        local v = a[21 + i] - a[3 * i + 1] * a[27 + i] / a[3 * i + 2]
+        if v < lv[i] then
+          lv[i], h[2 + i] = v, false
+          lowered = true
+        end
       end
+    end
+    if lowered then
+      seq, h[2] = seq + 1, false
     end
   else
     -- bucket.Settle ("s", and "u" when something happened since)

@@ -21,9 +21,10 @@
 //
 // What is guaranteed:
 //
-//   - One round trip per decision. Reserve, Commit, Cancel, Clamp and
-//     Remaining each run one EVALSHA of the embedded script (EVAL when the
-//     server does not know it yet). Admission is all-or-nothing across the
+//   - One round trip per decision. Reserve, Commit, Cancel, Clamp,
+//     ClampAll (however many dimensions it lowers) and Remaining each run
+//     one EVALSHA of the embedded script (EVAL when the server does not
+//     know it yet). Admission is all-or-nothing across the
 //     budget's dimensions, and first-in-first-out: a caller that must wait
 //     is told how long and holds its place meanwhile; nobody polls.
 //   - The arithmetic is internal/bucket's, operation for operation in

@@ -293,8 +293,9 @@ func (s *Store) Settle(ctx context.Context, key string, req limiter.SettleReques
 	return s.fallback.Settle(ctx, key, req)
 }
 
-// Lower implements limiter.Store. While degraded, the level (the server's
-// count for the whole budget) is scaled by the fallback share.
+// Lower implements limiter.Store: one script call lowers every selected
+// dimension. While degraded, the levels (the server's counts for the whole
+// budget) are scaled by the fallback share.
 func (s *Store) Lower(ctx context.Context, key string, req limiter.LowerRequest) error {
 	if s.shared() {
 		err := s.outcome(ctx, "lower", s.lowerShared(ctx, key, &req))
@@ -303,7 +304,9 @@ func (s *Store) Lower(ctx context.Context, key string, req limiter.LowerRequest)
 		}
 	}
 	req.Limits = s.scale(&req.Limits)
-	req.Level *= s.share
+	for i := range req.Level {
+		req.Level[i] *= s.share
+	}
 	return s.fallback.Lower(ctx, key, req)
 }
 
@@ -570,14 +573,24 @@ func (s *Store) settleShared(ctx context.Context, key string, req *limiter.Settl
 }
 
 func (s *Store) lowerShared(ctx context.Context, key string, req *limiter.LowerRequest) error {
-	hold := int64(req.Hold / time.Microsecond)
-	if req.Hold <= 0 {
-		hold = 0
+	var dims int
+	for i, on := range req.Dims {
+		if on {
+			dims |= 1 << i
+		}
 	}
 	c := s.newCall('l', key, &req.Limits)
-	c.put(float64(req.Dim))
-	c.put(req.Level)
-	c.put(float64(hold))
+	c.put(float64(dims))
+	for _, l := range req.Level {
+		c.put(l)
+	}
+	for _, h := range req.Hold {
+		hold := int64(h / time.Microsecond)
+		if h <= 0 {
+			hold = 0
+		}
+		c.put(float64(hold))
+	}
 	_, err := s.run(ctx, c)
 	return err
 }

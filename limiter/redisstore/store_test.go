@@ -140,7 +140,7 @@ func TestFailClosed(t *testing.T) {
 	if err := s.Settle(ctx, "k", limiter.SettleRequest{Limits: lim3, Delta: [6]int64{1}}); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Fatalf("Settle = %v; want ErrUnavailable", err)
 	}
-	if err := s.Lower(ctx, "k", limiter.LowerRequest{Limits: lim3}); !errors.Is(err, redisstore.ErrUnavailable) {
+	if err := s.Lower(ctx, "k", limiter.LowerRequest{Limits: lim3, Dims: [6]bool{true, true}}); !errors.Is(err, redisstore.ErrUnavailable) {
 		t.Fatalf("Lower = %v; want ErrUnavailable", err)
 	}
 	if _, err := s.Snapshot(ctx, "k", lim3); !errors.Is(err, redisstore.ErrUnavailable) {
@@ -165,6 +165,37 @@ func TestCallerContextIsNotAFault(t *testing.T) {
 	}
 	if s.Degraded() {
 		t.Fatal("the caller's cancellation degraded the store")
+	}
+}
+
+// TestFallbackLower checks that a degraded store lowers every selected
+// dimension of its fallback at once, to the fallback share of the server's
+// counts.
+func TestFallbackLower(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: deadAddr(t), MaxRetries: -1})
+	defer rdb.Close()
+	clock := storetest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	s, err := redisstore.New(rdb, redisstore.WithFallbackShare(0.5), redisstore.WithTestClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	req := limiter.LowerRequest{
+		Limits: lim3,
+		Dims:   [6]bool{tier.RPM: true, tier.ITPM: true, tier.OTPM: true},
+		Level:  [6]float64{tier.RPM: 20, tier.ITPM: 1000, tier.OTPM: 100},
+		Hold:   [6]time.Duration{tier.OTPM: 2 * time.Second},
+	}
+	if err := s.Lower(ctx, "k", req); err != nil || !s.Degraded() {
+		t.Fatalf("Lower = %v, Degraded %v; want the fallback", err, s.Degraded())
+	}
+	snap, err := s.Snapshot(ctx, "k", lim3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Halves: 10, 500, and 50 less what half of 10/s refills in 2 s.
+	if got, want := [3]float64(snap.Level[:3]), [3]float64{10, 500, 40}; got != want {
+		t.Fatalf("fallback levels (RPM, ITPM, OTPM) = %v; want %v", got, want)
 	}
 }
 
@@ -288,6 +319,8 @@ func differential(t *testing.T, rdb *redis.Client, key string, seed uint64) {
 	ctx := context.Background()
 	lim := randomLimits(r)
 	var open []pending
+	var seqOffset int64
+	var seqSet bool
 	randomCost := func() (c [6]int64) {
 		for d := range c {
 			if r.IntN(4) > 0 {
@@ -323,6 +356,13 @@ func differential(t *testing.T, rdb *redis.Client, key string, seed uint64) {
 				mr.Need != rr.Need || mr.Have != rr.Have || mr.Prev.Last != rr.Prev.Last || mr.Prev.Level != rr.Prev.Level {
 				t.Fatalf("step %d: Reserve(%+v)\nmemory %+v\nredis  %+v", step, req, mr, rr)
 			}
+			// Sequence numbers start apart (memory at 0, Redis at the
+			// time) but must move together: one per mutation.
+			if !seqSet {
+				seqOffset, seqSet = rr.Seq-mr.Seq, true
+			} else if rr.Seq-mr.Seq != seqOffset {
+				t.Fatalf("step %d: Reserve Seq memory %d, redis %d; want %d apart", step, mr.Seq, rr.Seq, seqOffset)
+			}
 			if mr.OK {
 				open = append(open, pending{req.Cost, limiter.Undo{Prev: mr.Prev, Seq: mr.Seq}, limiter.Undo{Prev: rr.Prev, Seq: rr.Seq}})
 			}
@@ -353,8 +393,19 @@ func differential(t *testing.T, rdb *redis.Client, key string, seed uint64) {
 			}
 		case x < 72:
 			op = "lower"
-			req := limiter.LowerRequest{Limits: lim, Dim: tier.Dimension(r.IntN(6)),
-				Level: float64(r.Int64N(20000)), Hold: time.Duration(r.Int64N(int64(10 * time.Second)))}
+			// One dimension or several, each with its own target and
+			// hold (none half of the time, as a sync has).
+			req := limiter.LowerRequest{Limits: lim}
+			req.Dims[r.IntN(6)] = true
+			for d := range req.Dims {
+				if r.IntN(3) == 0 {
+					req.Dims[d] = true
+				}
+				req.Level[d] = float64(r.Int64N(20000)) - 1000
+				if r.IntN(2) == 0 {
+					req.Hold[d] = time.Duration(r.Int64N(int64(10 * time.Second)))
+				}
+			}
 			if err := errors.Join(mem.Lower(ctx, key, req), red.Lower(ctx, key, req)); err != nil {
 				t.Fatalf("step %d: Lower: %v", step, err)
 			}

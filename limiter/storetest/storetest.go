@@ -141,6 +141,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"CancelExact", cancelExact},
 		{"CancelAfterOthers", cancelAfterOthers},
 		{"Clamp", clamp},
+		{"ClampAll", clampAll},
+		{"LowerOneStep", lowerOneStep},
 		{"Headroom", headroom},
 		{"KeysIndependent", keysIndependent},
 		{"SetBudget", setBudget},
@@ -360,6 +362,100 @@ func clamp(e *env) {
 	}
 	if err := l.Clamp(e.ctx, tier.RPM, 0, -time.Second); err == nil {
 		e.t.Fatal("Clamp(negative hold) succeeded")
+	}
+}
+
+// clampAll: several dimensions clamped in one call, each with its own
+// hold, as Clamp would one by one.
+func clampAll(e *env) {
+	l := e.limiter(budget)
+	var c [tier.NumDimensions]limiter.ClampTarget
+	// The server says 2000 input tokens remain; a 429 freezes OTPM for
+	// 3 s; RPM's higher count never raises it; TPD is not limited.
+	c[tier.ITPM] = limiter.ClampTarget{Set: true, Remaining: 2000}
+	c[tier.OTPM] = limiter.ClampTarget{Set: true, Hold: 3 * time.Second}
+	c[tier.RPM] = limiter.ClampTarget{Set: true, Remaining: 100}
+	c[tier.TPD] = limiter.ClampTarget{Set: true, Hold: time.Hour}
+	if err := l.ClampAll(e.ctx, c); err != nil {
+		e.t.Fatal(err)
+	}
+	// OTPM: 0 − 10/s × 3 s.
+	e.wantLevels(l, [3]float64{60, 2000, -30})
+	e.refused(l, cost(1, 0, 1), limiter.ErrLimited, tier.OTPM, 3100*time.Millisecond)
+	e.clock.Advance(3100 * time.Millisecond)
+	e.allow(l, cost(1, 0, 1))
+	// 3.1 s later ITPM has regained 310 and OTPM 31, all taken.
+	e.wantLevels(l, [3]float64{59, 2310, 0})
+	// Unselected dimensions are left alone, even with a target set.
+	var d [tier.NumDimensions]limiter.ClampTarget
+	d[tier.RPM] = limiter.ClampTarget{Remaining: 0}
+	d[tier.ITPM] = limiter.ClampTarget{Set: true, Remaining: 1000}
+	if err := l.ClampAll(e.ctx, d); err != nil {
+		e.t.Fatal(err)
+	}
+	e.wantLevels(l, [3]float64{59, 1000, 0})
+	// Nothing selected: nothing changes. A negative hold is an error and
+	// clamps nothing, not even the valid dimensions.
+	if err := l.ClampAll(e.ctx, [tier.NumDimensions]limiter.ClampTarget{}); err != nil {
+		e.t.Fatal(err)
+	}
+	d[tier.OTPM] = limiter.ClampTarget{Set: true, Hold: -time.Second}
+	d[tier.ITPM].Remaining = 0
+	if err := l.ClampAll(e.ctx, d); err == nil {
+		e.t.Fatal("ClampAll(negative hold) succeeded")
+	}
+	e.wantLevels(l, [3]float64{59, 1000, 0})
+}
+
+// lowerOneStep: Store.Lower on several dimensions is one mutation when a
+// level drops and none when nothing does, as seen in the sequence numbers
+// of the reservations around it.
+func lowerOneStep(e *env) {
+	var lim limiter.Limits
+	for _, d := range []tier.Dimension{tier.RPM, tier.ITPM, tier.OTPM} {
+		l := float64(budget.Limit(d))
+		lim[d] = limiter.BucketLimit{Capacity: l, Refill: l, Period: float64(time.Minute / time.Microsecond)}
+	}
+	seq := func() int64 {
+		e.t.Helper()
+		res, err := e.store.Reserve(e.ctx, e.key, limiter.ReserveRequest{Limits: lim})
+		if err != nil || !res.OK {
+			e.t.Fatalf("Reserve(nothing) = %+v, %v; want admitted", res, err)
+		}
+		return res.Seq
+	}
+	lower := func(req limiter.LowerRequest) {
+		e.t.Helper()
+		req.Limits = lim
+		if err := e.store.Lower(e.ctx, e.key, req); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	s0 := seq()
+	// Three dimensions drop, one of them held for 2 s; TPM is not limited.
+	lower(limiter.LowerRequest{
+		Dims:  [tier.NumDimensions]bool{tier.RPM: true, tier.ITPM: true, tier.OTPM: true, tier.TPM: true},
+		Level: [tier.NumDimensions]float64{tier.RPM: 10, tier.ITPM: 100, tier.OTPM: 5, tier.TPM: 0},
+		Hold:  [tier.NumDimensions]time.Duration{tier.OTPM: 2 * time.Second},
+	})
+	if s1 := seq(); s1 != s0+2 {
+		e.t.Fatalf("Seq after a three-dimension Lower = %d; want one mutation after %d", s1, s0)
+	}
+	snap, err := e.store.Snapshot(e.ctx, e.key, lim)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if got, want := [3]float64(snap.Level[:3]), [3]float64{10, 100, -15}; got != want {
+		e.t.Fatalf("levels (RPM, ITPM, OTPM) = %v; want %v", got, want)
+	}
+	// Nothing drops (a higher count, an unselected target): no mutation.
+	s2 := seq()
+	lower(limiter.LowerRequest{
+		Dims:  [tier.NumDimensions]bool{tier.RPM: true},
+		Level: [tier.NumDimensions]float64{tier.RPM: 50, tier.ITPM: 0},
+	})
+	if s3 := seq(); s3 != s2+1 {
+		e.t.Fatalf("Seq after a Lower that lowered nothing = %d; want %d", s3, s2+1)
 	}
 }
 
