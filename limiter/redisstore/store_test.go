@@ -467,3 +467,30 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("PTTL = %v; want 60 s plus a margin of 10 s", ttl)
 	}
 }
+
+// TestConformanceRing runs the suite through a *redis.Ring (one shard on
+// the test server): the store accepts any go-redis client that runs
+// scripts, not only *redis.Client.
+func TestConformanceRing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, now func() time.Time) limiter.Store {
+		opt := redistest.Options(t)
+		ring := redis.NewRing(&redis.RingOptions{
+			Addrs:    map[string]string{"shard": opt.Addr},
+			DB:       opt.DB,
+			Password: opt.Password,
+		})
+		t.Cleanup(func() { ring.Close() })
+		s, err := redisstore.New(ring, redisstore.WithTestClock(now), redisstore.WithFailClosed(), slowMachine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &keyRecorder{Store: s}
+		t.Cleanup(func() {
+			rec.keys.Range(func(k, _ any) bool {
+				ring.Del(context.Background(), k.(string))
+				return true
+			})
+		})
+		return rec
+	})
+}
