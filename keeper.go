@@ -62,10 +62,12 @@ type pool struct {
 	// that hold a place in line and have not acted yet: the server has not
 	// seen them, so its remaining counts compare with our level plus them.
 	queued [tier.NumDimensions]atomic.Int64
-	// gen is incremented whenever the server's view lowered the budget (a
-	// 429 froze a dimension): calls that were waiting then take a new
-	// place in line when their turn comes instead of acting on a schedule
-	// the server has proved wrong.
+	// gen is incremented whenever a 429 showed the server's view below
+	// the budget (its header sync or freeze lowered a level): calls that
+	// were waiting then take a new place in line when their turn comes
+	// instead of acting on a schedule the server has proved wrong. A 429
+	// that lowers nothing (the line is already scheduled later than the
+	// server asks) leaves the line alone.
 	gen atomic.Uint64
 }
 

@@ -46,6 +46,9 @@ func routeOf(req *http.Request) route {
 	return passThrough
 }
 
+// errUnknown stands for levels not read.
+var errUnknown = errors.New("ratekeeper: levels not read")
+
 // maxErrorBody bounds what is read of an error response.
 const maxErrorBody = 1 << 20
 
@@ -155,19 +158,22 @@ func (c *call) run() (*http.Response, error) {
 		}
 		now := time.Now()
 		obs, _ := tier.ParseHeaders(c.provider(), res.Header, now) // bad fields are skipped
-		c.sync(ctx, attempt, &obs)
+		// A 429 re-places the calls waiting in line only if the server's
+		// view lowers the budget below the levels they were placed on.
+		var before limiter.Remaining
+		beforeErr := errUnknown
+		if res.StatusCode == http.StatusTooManyRequests {
+			before, beforeErr = c.p.lim.Remaining(ctx)
+		}
+		synced := c.sync(ctx, attempt, &obs)
 
 		if res.StatusCode < 300 {
 			c.settleOnRead(res, r, ticket)
 			return res, nil
 		}
-		// Refused: Anthropic charged nothing for it; OpenAI counts
-		// unsuccessful requests toward the per-minute limit, but no tokens.
-		if c.rt == openAIChat {
-			_ = r.Commit(limiter.Cost{Requests: 1})
-		} else {
-			r.Cancel()
-		}
+		// Refused: Anthropic charged nothing for it (OpenAI counts the
+		// request, but no tokens); the slot is given up all the same.
+		c.giveBack(r)
 		errBody, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
 		res.Body.Close()
 		res.Body = io.NopCloser(bytes.NewReader(errBody))
@@ -211,7 +217,7 @@ func (c *call) run() (*http.Response, error) {
 		e.Status = res.StatusCode
 		var wait time.Duration
 		if res.StatusCode == http.StatusTooManyRequests {
-			e.Dimension, e.HasDimension = c.freeze(ctx, &obs, apiErr, retryAfter, now)
+			e.Dimension, e.HasDimension = c.freeze(ctx, &obs, apiErr, retryAfter, now, before, beforeErr, &synced)
 		} else {
 			wait = policy.backoff(failures, retryAfter)
 		}
@@ -303,9 +309,21 @@ func (c *call) wait(ctx context.Context, vec *[tier.NumDimensions]int64) (*limit
 		if err != nil || c.p.gen.Load() == gen || requeues == maxRequeues || r.Delay() == 0 {
 			return r, err
 		}
-		r.Cancel()
+		c.giveBack(r)
 	}
 }
+
+// giveBack settles a reservation whose slot went unused (the server
+// refused the call, or the call takes a new place in line) by keeping its
+// whole charge, not by refunding it. A refund adds the cost to the current
+// level, but while calls wait in line that level is a debt, and the units
+// come back without the capacity bound the server's bucket applies: they
+// would have overflowed a small bucket before the next call's turn. With a
+// sub-minute capacity (one request) each refund let a later call act at the
+// same instant as one already placed, and the server refused one of the
+// two. Keeping the charge errs the safe way: the header sync only lowers
+// levels, so the unused slot is lost once.
+func (c *call) giveBack(r *limiter.Reservation) { _ = r.Commit(c.cost) }
 
 // send calls the rest of the chain; a nil response without an error is a
 // broken chain, reported as an error.
@@ -348,7 +366,8 @@ func (c *call) need(d tier.Dimension) int64 { return c.cost.PerDimension()[d] }
 // short of this call's need (or the one the message names, else RPM) may
 // not admit the call again before the retry-after (or the dimension's
 // reset). It returns the first dimension frozen.
-func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.APIError, retryAfter time.Duration, now time.Time) (tier.Dimension, bool) {
+func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.APIError, retryAfter time.Duration, now time.Time,
+	before limiter.Remaining, beforeErr error, synced *[tier.NumDimensions]limiter.ClampTarget) (tier.Dimension, bool) {
 	var frozen []tier.Dimension
 	for d := range tier.NumDimensions {
 		o := obs.Dims[d]
@@ -363,6 +382,13 @@ func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.A
 		frozen = append(frozen, tier.RPM)
 	}
 	capacity := c.p.lim.Budget()
+	// Did the server's view (the sync of this response, then this freeze)
+	// lower any level the calls in line were placed on? If the levels
+	// before are unknown, assume so.
+	lowers := beforeErr != nil
+	for d := range tier.NumDimensions {
+		lowers = lowers || synced[d].Set && before.Buckets[d].Capacity > 0 && before.Buckets[d].Level > float64(synced[d].Remaining)
+	}
 	var clamps [tier.NumDimensions]limiter.ClampTarget
 	for _, d := range frozen {
 		hold := retryAfter
@@ -377,12 +403,16 @@ func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.A
 		}
 		// After hold, exactly this call's need (at most a full bucket) is
 		// back: the retry fits then. Calls already waiting take new places
-		// behind it (gen).
+		// behind it (gen) if this lowered a level they were placed on.
 		need := min(c.need(d), int64(capacity.Capacity(d)))
 		clamps[d] = limiter.ClampTarget{Set: true, Remaining: need, Hold: hold}
+		regain := float64(capacity.Limit(d)) * float64(hold) / float64(d.Period())
+		lowers = lowers || before.Buckets[d].Capacity > 0 && before.Buckets[d].Level > float64(need)-regain
 	}
 	_ = c.p.lim.ClampAll(ctx, clamps)
-	c.p.gen.Add(1)
+	if lowers {
+		c.p.gen.Add(1)
+	}
 	c.shrinkBurst(ctx)
 	return frozen[0], true
 }
@@ -390,7 +420,7 @@ func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.A
 // sync imposes the server's view from one response's headers: lower each
 // bucket to the remaining the server reports (another client may share the
 // key; rounded counts are taken 500 lower), and learn the limits.
-func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) {
+func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) [tier.NumDimensions]limiter.ClampTarget {
 	lim := c.p.lim
 	b := lim.Budget()
 	learned := b
@@ -439,6 +469,7 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) {
 		clamps[d] = limiter.ClampTarget{Set: true, Remaining: rem - c.p.queued[d].Load()}
 	}
 	_ = lim.ClampAll(ctx, clamps)
+	return clamps
 }
 
 // learnBurst bounds the server's bucket capacity from one response: the
