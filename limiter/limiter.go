@@ -457,9 +457,12 @@ func (r *Reservation) Commit(used Cost) error {
 }
 
 // Cancel refunds the whole reservation: exactly as if it had never been
-// made when nothing else was admitted since, else by returning its cost. It
-// does nothing after Commit or a first Cancel. A store error loses the
-// refund, which errs on the safe side.
+// made when nothing else was admitted since, else by returning its cost.
+// While other calls wait in line a returned cost is not bounded by capacity
+// as a server's bucket would bound it, so it may let a later call act up to
+// that cost early; to keep the strict bound, Commit the reserved cost
+// instead. Cancel does nothing after Commit or a first Cancel. A store
+// error loses the refund, which errs on the safe side.
 func (r *Reservation) Cancel() {
 	l := r.l.Swap(nil)
 	if l == nil {

@@ -24,8 +24,13 @@
 //
 // Every mutation increments State.Seq. A cancelled reservation whose
 // mutation is still the last one is undone exactly (the previous state is
-// restored, Seq included); otherwise its cost is refunded, which is always
-// safe: it is the same as having sent a call that cost nothing.
+// restored, Seq included); otherwise its cost is refunded. A refund is added
+// to the current level, capped at capacity; while calls wait in line that
+// level is a debt, so the cap does not bound the refunded units the way a
+// server's bucket would, and a later call may act alongside one already
+// placed, exceeding capacity by at most the refund. Callers that need the
+// strict bound keep the charge instead of refunding (the Keeper does);
+// tracking the end of the line per dimension would remove the gap.
 //
 // The Redis store implements the same arithmetic in Lua, operation for
 // operation in float64, so that both stores take the same decisions at the
