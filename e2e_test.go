@@ -205,6 +205,11 @@ func TestSubMinuteEnforcement(t *testing.T) {
 		if res.failed.Load() != 0 {
 			t.Fatalf("%d calls failed, e.g. %s", res.failed.Load(), res.firstErr())
 		}
+		// The burst learned from the headers keeps 429s rare (about 10
+		// per 128 calls); without it they outnumber the calls.
+		if c.RateLimited > res.calls.Load()/2 {
+			t.Fatalf("%d 429s for %d calls: the Keeper does not follow the sub-minute enforcement", c.RateLimited, res.calls.Load())
+		}
 	})
 }
 
@@ -263,7 +268,7 @@ func TestSharedKey(t *testing.T) {
 		if failed.Load() != 0 {
 			t.Fatal("calls failed")
 		}
-		if c.RateLimited > calls/4 {
+		if c.RateLimited > calls/8 {
 			t.Fatalf("%d 429s for %d calls: header sync is not working", c.RateLimited, calls)
 		}
 	})
