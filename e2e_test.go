@@ -205,8 +205,9 @@ func TestSubMinuteEnforcement(t *testing.T) {
 		if res.failed.Load() != 0 {
 			t.Fatalf("%d calls failed, e.g. %s", res.failed.Load(), res.firstErr())
 		}
-		// The burst learned from the headers keeps 429s rare (about 10
-		// per 128 calls); without it they outnumber the calls.
+		// Following the server's headers keeps 429s rare (about 10 per
+		// 128 calls); refunding given-up slots into the line made them
+		// outnumber the calls.
 		if c.RateLimited > res.calls.Load()/2 {
 			t.Fatalf("%d 429s for %d calls: the Keeper does not follow the sub-minute enforcement", c.RateLimited, res.calls.Load())
 		}
