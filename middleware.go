@@ -151,11 +151,21 @@ func (c *call) run() (*http.Response, error) {
 	k, ctx := c.k, c.req.Context()
 	policy := k.retry
 	limited, failures := 0, 0
+	var h held
+	defer func() {
+		if h.on {
+			if p := recover(); p != nil {
+				h.release(c)
+				panic(p)
+			}
+		}
+	}()
 	for attempt := 1; ; attempt++ {
 		res, r, ticket, err := c.attempt(ctx, attempt, &failures)
 		if err != nil {
 			return nil, err
 		}
+		h.hold(ticket, r)
 		now := time.Now()
 		obs, _ := tier.ParseHeaders(c.provider(), res.Header, now) // bad fields are skipped
 		// A 429 re-places the calls waiting in line only if the server's
@@ -168,6 +178,7 @@ func (c *call) run() (*http.Response, error) {
 		synced := c.sync(ctx, attempt, &obs)
 
 		if res.StatusCode < 300 {
+			h.on = false
 			c.settleOnRead(res, r, ticket)
 			return res, nil
 		}
@@ -189,6 +200,7 @@ func (c *call) run() (*http.Response, error) {
 			outcome = aimd.Overload
 		}
 		k.gate.Release(ticket, outcome)
+		h.on = false
 
 		if fatal := c.fatal(res.StatusCode, apiErr, retryAfter, policy); fatal != nil {
 			e := c.event(Failed, attempt)
@@ -197,8 +209,7 @@ func (c *call) run() (*http.Response, error) {
 			return nil, fatal
 		}
 		rateLimited := res.StatusCode == http.StatusTooManyRequests
-		retryable := rateLimited || res.StatusCode >= 500 ||
-			res.StatusCode == http.StatusRequestTimeout || res.StatusCode == http.StatusConflict
+		retryable := retryableStatus(res.StatusCode)
 		if rateLimited {
 			limited++
 		} else if retryable {
@@ -217,7 +228,12 @@ func (c *call) run() (*http.Response, error) {
 		e.Status = res.StatusCode
 		var wait time.Duration
 		if res.StatusCode == http.StatusTooManyRequests {
-			e.Dimension, e.HasDimension = c.freeze(ctx, &obs, apiErr, retryAfter, now, before, beforeErr, &synced)
+			var enforced bool
+			e.Dimension, enforced = c.freeze(ctx, &obs, apiErr, retryAfter, now, before, beforeErr, &synced)
+			e.HasDimension = true
+			if !enforced {
+				wait = policy.backoff(limited, retryAfter)
+			}
 		} else {
 			wait = policy.backoff(failures, retryAfter)
 		}
@@ -235,6 +251,15 @@ func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Respons
 	k := c.k
 	policy := k.retry
 	vec := c.cost.PerDimension()
+	var h held
+	defer func() {
+		if h.on {
+			if p := recover(); p != nil {
+				h.release(c)
+				panic(p)
+			}
+		}
+	}()
 	for {
 		start := time.Now()
 		wctx, cancel := ctx, context.CancelFunc(func() {})
@@ -261,6 +286,7 @@ func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Respons
 			r.Cancel()
 			return nil, nil, aimd.Ticket{}, err
 		}
+		h.hold(ticket, r)
 		e := c.event(Admitted, n)
 		e.Wait, e.Cost = time.Since(start), c.cost
 		k.emit(ctx, e)
@@ -270,14 +296,17 @@ func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Respons
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(c.body)), nil }
 		req.ContentLength = int64(len(c.body))
 		res, err := c.send(req)
+		h.on = false // from here on, every path settles or hands off
 		if err == nil {
 			return res, r, ticket, nil
 		}
 		k.gate.Release(ticket, aimd.Neutral)
-		if ctxErr := ctx.Err(); ctxErr != nil || notSent(err) {
+		if notSent(err) {
 			r.Cancel()
 		} else {
-			_ = r.Commit(c.cost) // it may have reached the server: keep the charge
+			// It may have reached the server (a timeout or a cancellation
+			// mid-flight usually has): keep the charge.
+			_ = r.Commit(c.cost)
 		}
 		*failures++
 		if ctx.Err() != nil || *failures >= policy.MaxAttempts {
@@ -290,6 +319,27 @@ func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Respons
 			return nil, nil, aimd.Ticket{}, err
 		}
 		n++
+	}
+}
+
+// held is what an attempt holds between admission and the hand-off of the
+// response: a concurrency slot and a reservation. If the next handler or
+// an observer panics meanwhile, release settles them (charging the whole
+// reservation, since the request may have gone out) before the panic goes
+// on, so that no slot is lost for good.
+type held struct {
+	on     bool
+	ticket aimd.Ticket
+	r      *limiter.Reservation
+}
+
+func (h *held) hold(t aimd.Ticket, r *limiter.Reservation) { *h = held{true, t, r} }
+
+func (h *held) release(c *call) {
+	if h.on {
+		h.on = false
+		c.k.gate.Release(h.ticket, aimd.Neutral)
+		_ = h.r.Commit(c.cost)
 	}
 }
 
@@ -325,14 +375,34 @@ func (c *call) wait(ctx context.Context, vec *[tier.NumDimensions]int64) (*limit
 // levels, so the unused slot is lost once.
 func (c *call) giveBack(r *limiter.Reservation) { _ = r.Commit(c.cost) }
 
-// send calls the rest of the chain; a nil response without an error is a
-// broken chain, reported as an error.
+// send calls the rest of the chain. A nil response without an error is a
+// broken chain, reported as an error; a response with nil Header or Body
+// (hand-built by another middleware) gets empty ones.
 func (c *call) send(req *http.Request) (*http.Response, error) {
 	res, err := c.next(req)
-	if err == nil && res == nil {
-		err = errors.New("ratekeeper: the next handler returned no response and no error")
+	switch {
+	case err != nil:
+		if res != nil && res.Body != nil {
+			res.Body.Close()
+		}
+		return nil, err
+	case res == nil:
+		return nil, errors.New("ratekeeper: the next handler returned no response and no error")
 	}
-	return res, err
+	if res.Header == nil {
+		res.Header = http.Header{}
+	}
+	if res.Body == nil {
+		res.Body = http.NoBody
+	}
+	return res, nil
+}
+
+// retryableStatus reports the statuses worth another attempt: 429 (after
+// the budget's wait), 408, 409 and 5xx (after a backoff).
+func retryableStatus(status int) bool {
+	return status == http.StatusTooManyRequests || status >= 500 ||
+		status == http.StatusRequestTimeout || status == http.StatusConflict
 }
 
 // notSent reports errors that prove the request never left: a failed dial.
@@ -351,7 +421,7 @@ func (c *call) fatal(status int, apiErr *tier.APIError, retryAfter time.Duration
 		e.Err = ErrQuotaExhausted
 	case apiErr != nil && apiErr.TooLarge:
 		e.Err = ErrRequestTooLarge
-	case (status == http.StatusTooManyRequests || status >= 500) && retryAfter > policy.MaxRetryAfter:
+	case retryableStatus(status) && retryAfter > policy.MaxRetryAfter:
 		e.Err = ErrRetryAfterTooLong
 	default:
 		return nil
@@ -365,9 +435,11 @@ func (c *call) need(d tier.Dimension) int64 { return c.cost.PerDimension()[d] }
 // freeze imposes a 429 on the budget: each dimension the headers show
 // short of this call's need (or the one the message names, else RPM) may
 // not admit the call again before the retry-after (or the dimension's
-// reset). It returns the first dimension frozen.
+// reset). It returns the first dimension frozen, and whether the budget now
+// makes the retry wait (false when no frozen dimension is limited by the
+// budget, or the store failed: the caller must wait itself).
 func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.APIError, retryAfter time.Duration, now time.Time,
-	before limiter.Remaining, beforeErr error, synced *[tier.NumDimensions]limiter.ClampTarget) (tier.Dimension, bool) {
+	before limiter.Remaining, beforeErr error, synced *[tier.NumDimensions]limiter.ClampTarget) (dim tier.Dimension, enforced bool) {
 	var frozen []tier.Dimension
 	for d := range tier.NumDimensions {
 		o := obs.Dims[d]
@@ -391,6 +463,7 @@ func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.A
 	}
 	var clamps [tier.NumDimensions]limiter.ClampTarget
 	for _, d := range frozen {
+		enforced = enforced || capacity.Limit(d) > 0
 		hold := retryAfter
 		reset := obs.Dims[d].Reset
 		if hold == 0 && !reset.After(now) {
@@ -409,12 +482,14 @@ func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.A
 		regain := float64(capacity.Limit(d)) * float64(hold) / float64(d.Period())
 		lowers = lowers || before.Buckets[d].Capacity > 0 && before.Buckets[d].Level > float64(need)-regain
 	}
-	_ = c.p.lim.ClampAll(ctx, clamps)
+	if err := c.p.lim.ClampAll(ctx, clamps); err != nil {
+		enforced = false
+	}
 	if lowers {
 		c.p.gen.Add(1)
 	}
 	c.shrinkBurst(ctx)
-	return frozen[0], true
+	return frozen[0], enforced
 }
 
 // sync imposes the server's view from one response's headers: lower each
@@ -572,6 +647,10 @@ func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket a
 		kind = usage.OpenAIJSON
 	}
 	res.Body = usage.NewReader(res.Body, kind, func(u usage.Usage, _ error) {
+		// Reported counts are trusted up to the largest possible limit: a
+		// garbage figure must not put the budget into a debt of years.
+		u.InputTokens, u.OutputTokens = min(u.InputTokens, tier.MaxLimit), min(u.OutputTokens, tier.MaxLimit)
+		u.CacheCreationInputTokens, u.CacheReadInputTokens = min(u.CacheCreationInputTokens, tier.MaxLimit), min(u.CacheReadInputTokens, tier.MaxLimit)
 		used := c.cost
 		if u.Input {
 			used.InputTokens = u.InputTokens

@@ -3,6 +3,7 @@ package ratekeeper
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -66,7 +67,7 @@ func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
 			ceiling = d
 		}
 	}
-	d := time.Duration(rand.Int64N(int64(ceiling) + 1))
+	d := time.Duration(rand.Int64N(int64(min(ceiling, math.MaxInt64-1)) + 1))
 	return max(d, retryAfter)
 }
 

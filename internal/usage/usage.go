@@ -92,7 +92,7 @@ func (r *Reader) Close() error {
 func (r *Reader) finish(err error) {
 	r.once.Do(func() {
 		r.mu.Lock()
-		if r.kind == AnthropicJSON || r.kind == OpenAIJSON {
+		if (r.kind == AnthropicJSON || r.kind == OpenAIJSON) && !r.skip {
 			parseJSON(r.kind, r.buf, &r.u)
 		} else if len(r.buf) > 0 && !r.skip {
 			r.line(r.buf) // a last line without a newline
@@ -110,6 +110,9 @@ func (r *Reader) finish(err error) {
 // feed takes bytes in order; r.mu is held.
 func (r *Reader) feed(p []byte) {
 	if r.kind == AnthropicJSON || r.kind == OpenAIJSON {
+		if r.skip {
+			return // too large: what was kept is no longer the body's prefix
+		}
 		if len(r.buf)+len(p) <= maxBuffer {
 			r.buf = append(r.buf, p...)
 		} else {

@@ -156,3 +156,15 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONTooLarge: a JSON body above the buffer reports no usage (rather
+// than a usage spliced from non-contiguous pieces), and passes unchanged.
+func TestJSONTooLarge(t *testing.T) {
+	body := `{"usage":{"input_tokens":5,"output_tokens":6},"pad":"` + strings.Repeat("x", maxBuffer) + `"}` + `{"usage":{"input_tokens":7}}`
+	var got Usage
+	r := NewReader(io.NopCloser(strings.NewReader(body)), AnthropicJSON, func(u Usage, _ error) { got = u })
+	out, _ := io.ReadAll(r)
+	if string(out) != body || got != (Usage{}) {
+		t.Fatalf("passed %d of %d bytes; usage %+v, want none", len(out), len(body), got)
+	}
+}
