@@ -266,7 +266,7 @@ func (l *Limiter) reserveMemory(s *spec, c Cost, floor float64, maxWait time.Dur
 	b := l.memb
 	var undo Undo
 	b.mu.Lock()
-	undo.Prev = b.s
+	undo.Prev.Last, undo.Prev.Seq, undo.Prev.Level = b.s.Last, b.s.Seq, b.s.Level // what an exact Cancel restores
 	d := bucket.ReserveDims(&b.s, now, &s.limits, s.dims, &cost, floor, micros(maxWait))
 	undo.Seq = b.s.Seq
 	b.mu.Unlock()
@@ -399,13 +399,23 @@ type Reservation struct {
 	delay time.Duration
 	// The reserved cost; its Priority is always Interactive.
 	requests, inputTokens, outputTokens int64
-	undo                                Undo
+	// What an exact Cancel restores (the line's end and peaks stay, see
+	// internal/bucket.Cancel): Last, Seq and the levels before the
+	// reservation, and the Seq it left.
+	prevLast, prevSeq, seq int64
+	prevLevel              [tier.NumDimensions]float64
 }
 
 func newReservation(l *Limiter, c Cost, delay time.Duration, undo *Undo) *Reservation {
-	r := &Reservation{delay: delay, requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens, undo: *undo}
+	r := &Reservation{delay: delay, requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens,
+		prevLast: undo.Prev.Last, prevSeq: undo.Prev.Seq, seq: undo.Seq, prevLevel: undo.Prev.Level}
 	r.l.Store(l)
 	return r
+}
+
+// undo is what Settle needs to undo r exactly.
+func (r *Reservation) undo() Undo {
+	return Undo{Prev: State{Last: r.prevLast, Seq: r.prevSeq, Level: r.prevLevel}, Seq: r.seq}
 }
 
 // Delay is how long after the reservation was made the call may act; zero
@@ -458,11 +468,11 @@ func (r *Reservation) Commit(used Cost) error {
 
 // Cancel refunds the whole reservation: exactly as if it had never been
 // made when nothing else was admitted since, else by returning its cost.
-// While other calls wait in line a returned cost is not bounded by capacity
-// as a server's bucket would bound it, so it may let a later call act up to
-// that cost early; to keep the strict bound, Commit the reserved cost
-// instead. Cancel does nothing after Commit or a first Cancel. A store
-// error loses the refund, which errs on the safe side.
+// While other calls wait in line, only what a server's bucket would keep
+// comes back: units it would have lost by filling up before the last of
+// them acts are dropped, so no later call acts early. Cancel does nothing
+// after Commit or a first Cancel. A store error loses the refund, which
+// errs on the safe side.
 func (r *Reservation) Cancel() {
 	l := r.l.Swap(nil)
 	if l == nil {
@@ -471,8 +481,10 @@ func (r *Reservation) Cancel() {
 	s := l.spec.Load()
 	delta := r.Cost().vector()
 	if l.memb != nil {
-		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &r.undo)
+		u := r.undo() // on the stack: the memory path does not retain it
+		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &u)
 		return
 	}
-	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta, Undo: &r.undo})
+	u := r.undo()
+	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta, Undo: &u})
 }

@@ -24,13 +24,52 @@
 //
 // Every mutation increments State.Seq. A cancelled reservation whose
 // mutation is still the last one is undone exactly (the previous state is
-// restored, Seq included); otherwise its cost is refunded. A refund is added
-// to the current level, capped at capacity; while calls wait in line that
-// level is a debt, so the cap does not bound the refunded units the way a
-// server's bucket would, and a later call may act alongside one already
-// placed, exceeding capacity by at most the refund. Callers that need the
-// strict bound keep the charge instead of refunding (the Keeper does);
-// tracking the end of the line per dimension would remove the gap.
+// restored, Seq included); otherwise its cost is refunded, as is what a
+// committed call did not use.
+//
+// # Refunds while calls wait
+//
+// A refund is added to the current level, capped at capacity. While calls
+// wait in line that level is a debt, so the cap alone does not bound the
+// refund the way a server's bucket would. Take capacity 1, refill 1/s: A
+// takes the unit at t=0; B reserves (acts at t=1); C reserves (acts at t=2).
+// At t=1 B cancels and reserves again. With the refund kept whole, B would
+// act at t=2 alongside C: two units at one instant from a bucket of one. A
+// real bucket lost B's unit: at t=1 it was already full, and nobody used it
+// before it would have overflowed.
+//
+// A refunded unit survives only while the real bucket stays below
+// capacity, and with calls in line that bucket is fullest just before each
+// of them acts. So every Reserve that places a cost in line (a wait above
+// 0) records, per dimension it takes from, the level it found as of the
+// instant it acts, before its debit (pre = min(capacity, level + hold)),
+// and State.Peak keeps the
+// largest such level (the largest cost would not do: in a dimension that
+// did not set a call's wait, the bucket may be full when it acts);
+// State.End is the instant the last reservation placed acts. While Last < End (calls in line) and Peak[i] > 0, a positive refund
+// δ in dimension i becomes
+//
+//	δ' = min(δ, max(0, Capacity − Peak[i]))
+//
+// and Peak[i] grows by δ' (every later peak is δ' higher). Peak bounds the
+// real bucket from above: a reservation that acts before one placed ahead
+// of it (a background call's floor can do that) finds less than the one
+// ahead found as of its later instant. So the rule never keeps a unit a real
+// bucket would have lost; it may drop some that one would have kept (a peak
+// already past, or the cancelled call's own, counts until the line empties). In the case above,
+// Peak is 1 when B cancels, nothing is refunded, and B's new place is t=3,
+// after C. Once Last ≥ End the line is empty: the levels are the real ones,
+// the cap is exact, and the next call placed in line clears Peak. (A call
+// that acts at once needs no record: its level before is in the past for
+// every later refund.) A dimension no
+// reservation in the line took from (Peak[i] = 0) is refunded as usual.
+// Debits (negative deltas) and the exact undo are unchanged.
+//
+// The bound covers what happens from the refund on. A refund for a call
+// that acted earlier (a Commit long after the call) is not bounded by what
+// the bucket went through between that call and the refund: if it filled
+// meanwhile, a real bucket lost some of those units. Callers that need the
+// strict bound there keep the charge (the Keeper does).
 //
 // The Redis store implements the same arithmetic in Lua, operation for
 // operation in float64, so that both stores take the same decisions at the
@@ -118,7 +157,19 @@ type State struct {
 	Last  int64      // µs since the Unix epoch: the instant of Level
 	Seq   int64      // incremented by every mutation
 	Level [N]float64 // units; may be negative (debt)
+	// End is when the last reservation placed acts, in µs since the Unix
+	// epoch (at most MaxEnd): calls wait in line while Last < End. Zero,
+	// as in a fresh state, is an empty line.
+	End int64
+	// Peak is, per dimension, the most units the bucket holds just before
+	// a reservation of the current line acts (see the package doc); it
+	// bounds refunds while Last < End. Zero: nobody in line took from it.
+	Peak [N]float64
 }
+
+// MaxEnd caps State.End: 2^53 µs (the year 2255) is exact in a float64, as
+// the Redis store keeps it. A wait that ends later ends the line there.
+const MaxEnd = 1 << 53
 
 // Fresh returns the state of a budget first seen at now: every bucket full.
 func Fresh(now int64) State {
@@ -221,42 +272,65 @@ func ReserveDims(s *State, now int64, lim *Limits, dims Dims, cost *Cost, floor 
 	d.OK = true
 	if d.Wait == 0 {
 		// Acting now: every bucket holds gain(0) = +0 (see advance), and
-		// subtracting +0 changes nothing.
+		// subtracting +0 changes nothing. A call that acts now joins no
+		// line: End and Peak are left alone.
 		for touched != 0 {
 			i := touched.next()
 			s.Level[i] = min(lim[i].Capacity, s.Level[i]+0) - cost[i]
 		}
 	} else {
+		if s.Last >= s.End { // the line was empty: its peaks are past
+			s.Peak = [N]float64{}
+		}
 		w := float64(d.Wait)
 		for touched != 0 {
 			i := touched.next()
 			hold := lim[i].gain(w)
-			s.Level[i] = min(lim[i].Capacity, s.Level[i]+hold) - cost[i] - hold
+			pre := min(lim[i].Capacity, s.Level[i]+hold)
+			s.Level[i] = pre - cost[i] - hold
+			s.Peak[i] = max(s.Peak[i], pre)
 		}
+		end := int64(MaxEnd)
+		if d.Wait <= MaxEnd-s.Last {
+			end = s.Last + d.Wait
+		}
+		s.End = max(s.End, end)
 	}
 	s.Seq++
 	return d
 }
 
 // Settle adds delta to each limited bucket (a positive delta refunds, a
-// negative one debits more) and clamps to capacity. It is how a reservation
-// is committed at its actual cost: delta = reserved − used.
+// negative one debits more) and clamps to capacity. While calls wait in
+// line, a refund is first cut to what a real bucket would keep (see the
+// package doc). It is how a reservation is committed at its actual cost:
+// delta = reserved − used.
 func Settle(s *State, now int64, lim *Limits, delta *Cost) {
 	s.Advance(now, lim)
+	line := s.Last < s.End
 	for i := range lim {
 		if c := lim[i].Capacity; c > 0 && delta[i] != 0 {
-			s.Level[i] = min(c, s.Level[i]+delta[i])
+			d := delta[i]
+			if d > 0 && line && s.Peak[i] > 0 {
+				d = min(d, max(0, c-s.Peak[i]))
+				s.Peak[i] += d
+			}
+			s.Level[i] = min(c, s.Level[i]+d)
 		}
 	}
 	s.Seq++
 }
 
 // Cancel undoes a reservation made when s was prev and that left s.Seq at
-// seq. If no mutation happened since, prev is restored exactly; otherwise
-// the cost is refunded as by Settle.
+// seq. If no mutation happened since, the levels, Last and Seq of prev are
+// restored (End and Peak stay); otherwise the cost is refunded as by Settle,
+// bounded while calls wait in line.
 func Cancel(s *State, now int64, lim *Limits, prev *State, seq int64, cost *Cost) {
 	if s.Seq == seq {
-		*s = *prev
+		// Levels, Last and Seq as before the reservation. End and Peak
+		// stay: they only narrow refunds until the line has gone, which
+		// errs on the safe side, and a reservation need not carry them.
+		s.Last, s.Seq, s.Level = prev.Last, prev.Seq, prev.Level
 		return
 	}
 	Settle(s, now, lim, cost)

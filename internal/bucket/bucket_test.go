@@ -102,8 +102,9 @@ func TestSettleCancelLower(t *testing.T) {
 		t.Fatalf("after extra debit: %v", s.Level)
 	}
 
-	// Cancel of the last mutation restores the previous state exactly,
-	// including the hold of a waiting reservation and Seq.
+	// Cancel of the last mutation restores the previous levels exactly,
+	// including the hold of a waiting reservation, Last and Seq; the
+	// line's end and peaks stay (they only narrow later refunds).
 	s = Fresh(0)
 	s.Advance(0, &lim2)
 	Reserve(&s, 0, &lim2, cost(8, 0), 0, 0)
@@ -112,18 +113,22 @@ func TestSettleCancelLower(t *testing.T) {
 	if !d.OK || d.Wait != 3*sec || s.Level != levels(-3, 60) {
 		t.Fatalf("waiting reserve: %+v, %v", d, s.Level)
 	}
+	line := State{End: s.End, Peak: s.Peak}
 	Cancel(&s, sec, &lim2, &prev, s.Seq, cost(5, 10))
-	if diff := cmp.Diff(prev, s); diff != "" {
+	want := prev
+	want.End, want.Peak = line.End, line.Peak
+	if diff := cmp.Diff(want, s); diff != "" {
 		t.Fatalf("exact cancel (-want +got):\n%s", diff)
 	}
 
 	// Cancel after another mutation refunds the cost only (the hold stays:
-	// a later caller's place depends on it).
+	// a later caller's place depends on it), and only what a real bucket
+	// would keep: A peaked at 5 (refund 5 of 10 fits), B at 100 (none does).
 	d = Reserve(&s, 0, &lim2, cost(5, 10), 0, Forever)
 	mySeq := s.Seq
 	Reserve(&s, 0, &lim2, cost(0, 1), 0, 0)
 	Cancel(&s, 0, &lim2, &prev, mySeq, cost(5, 10))
-	if s.Level != levels(2, 69) { // hold kept: -3+5, 100+30-10-30-1+10
+	if s.Level != levels(2, 59) { // hold kept: -3+5, 100+30-10-30-1+0
 		t.Fatalf("refund cancel: %v", s.Level)
 	}
 
@@ -406,4 +411,167 @@ func TestLowerDims(t *testing.T) {
 			t.Fatalf("step %d: LowerDims = %+v; one by one %+v", i, s, one)
 		}
 	}
+}
+
+// TestRefundWhileWaiting walks the case in the package doc, and refunds
+// that a real bucket keeps in part, whole, or not at all.
+func TestRefundWhileWaiting(t *testing.T) {
+	one := Limits{{Capacity: 1, Refill: 1, Period: sec}}
+	ten := Limits{{Capacity: 10, Refill: 1, Period: sec}}
+	c1, c5, c8 := &Cost{1}, &Cost{5}, &Cost{8}
+	type step struct {
+		at     int64
+		op     string // "reserve"; "cancel k" cancels the k-th reservation; "settle" adds delta
+		cost   *Cost
+		wait   int64 // reserve: the wait wanted
+		level  float64
+		end    int64
+		peak   float64
+		undoOf int
+	}
+	cases := []struct {
+		name  string
+		lim   *Limits
+		steps []step
+	}{
+		{"CancelledUnitIsLost", &one, []step{
+			// t0: A takes the unit; B acts at t1, C at t2 (each finds 1).
+			{at: 0, op: "reserve", cost: c1, wait: 0, level: 0, end: 0, peak: 0},
+			{at: 0, op: "reserve", cost: c1, wait: 1 * sec, level: -1, end: 1 * sec, peak: 1},
+			{at: 0, op: "reserve", cost: c1, wait: 2 * sec, level: -2, end: 2 * sec, peak: 1},
+			// t1: B cancels, not the last: the bucket was full at t1, so
+			// nothing comes back, and B's new place is after C.
+			{at: 1 * sec, op: "cancel", cost: c1, undoOf: 1, level: -1, end: 2 * sec, peak: 1},
+			{at: 1 * sec, op: "reserve", cost: c1, wait: 2 * sec, level: -2, end: 3 * sec, peak: 1},
+			// t3: the line is empty; a refund is capped as usual.
+			{at: 3 * sec, op: "settle", cost: c1, level: 1, end: 3 * sec, peak: 1},
+			// A call that acts at once leaves the line alone; the next one
+			// placed in line clears the past peaks.
+			{at: 3 * sec, op: "reserve", cost: c1, wait: 0, level: 0, end: 3 * sec, peak: 1},
+			{at: 3 * sec, op: "reserve", cost: &Cost{0.5}, wait: sec / 2, level: -0.5, end: 3*sec + sec/2, peak: 0.5},
+		}},
+		{"CommitKeepsWhatFits", &ten, []step{
+			// A takes 8 at t0; B (5) acts at t3, finding 5.
+			{at: 0, op: "reserve", cost: c8, wait: 0, level: 2, end: 0, peak: 0},
+			{at: 0, op: "reserve", cost: c5, wait: 3 * sec, level: -3, end: 3 * sec, peak: 5},
+			// A used 2: of its 6, a real bucket keeps 5 (it reaches 10 at
+			// t2 and B takes 5 at t3); the peak rises to 10.
+			{at: 0, op: "settle", cost: &Cost{6}, level: 2, end: 3 * sec, peak: 10},
+			// Nothing more fits before t3 ...
+			{at: 1 * sec, op: "settle", cost: &Cost{3}, level: 3, end: 3 * sec, peak: 10},
+			// ... and a debit is unchanged.
+			{at: 1 * sec, op: "settle", cost: &Cost{-4}, level: -1, end: 3 * sec, peak: 10},
+			// C needs 10 from -1: it acts 11 s later, at t12.
+			{at: 1 * sec, op: "reserve", cost: &Cost{10}, wait: 11 * sec, level: -11, end: 12 * sec, peak: 10},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Fresh(0)
+			var undo []struct {
+				prev State
+				seq  int64
+			}
+			for i, st := range tc.steps {
+				switch st.op {
+				case "reserve":
+					prev := s
+					d := Reserve(&s, st.at, tc.lim, st.cost, 0, Forever)
+					if !d.OK || d.Wait != st.wait {
+						t.Fatalf("step %d: Reserve(t=%d, %v) = %+v; want OK after %d", i, st.at, st.cost[0], d, st.wait)
+					}
+					undo = append(undo, struct {
+						prev State
+						seq  int64
+					}{prev, s.Seq})
+				case "cancel":
+					u := undo[st.undoOf]
+					Cancel(&s, st.at, tc.lim, &u.prev, u.seq, st.cost)
+				case "settle":
+					Settle(&s, st.at, tc.lim, st.cost)
+				}
+				if s.Level[0] != st.level || s.End != st.end || s.Peak[0] != st.peak {
+					t.Fatalf("step %d (%s at t=%d): level %v, End %d, Peak %v; want %v, %d, %v",
+						i, st.op, st.at, s.Level[0], s.End, s.Peak[0], st.level, st.end, st.peak)
+				}
+			}
+		})
+	}
+}
+
+// FuzzRefundWindows reserves, cancels calls still in line, and commits calls
+// below their cost as they act, while others wait, in two dimensions, with
+// interactive and background calls, and checks that what acts in every
+// window, zero-length ones included, stays within capacity + refill·window.
+// (A refund for a call that acted earlier is outside it: see the package
+// doc.)
+func FuzzRefundWindows(f *testing.F) {
+	f.Add(uint64(1), uint64(2))
+	f.Add(uint64(3), uint64(4))
+	f.Add(uint64(42), uint64(7))
+	f.Fuzz(func(t *testing.T, seed1, seed2 uint64) {
+		r := rand.New(rand.NewPCG(seed1, seed2))
+		lim := Limits{
+			{Capacity: float64(1 + r.IntN(5)), Refill: float64(1 + r.IntN(5)), Period: sec},
+			{Capacity: float64(3 + r.IntN(20)), Refill: float64(1 + r.IntN(20)), Period: 2 * sec},
+		}
+		type open struct {
+			call
+			prev State
+			seq  int64
+			done bool
+		}
+		s := Fresh(0)
+		var now int64
+		var calls []*open
+		for range 200 {
+			if r.IntN(3) == 0 {
+				now += r.Int64N(sec)
+			}
+			switch x := r.IntN(10); {
+			case x < 5 || len(calls) == 0:
+				c := Cost{float64(r.IntN(int(lim[0].Capacity) + 1)), float64(r.IntN(int(lim[1].Capacity) + 1))}
+				floor := []float64{0, 0, 0.5}[r.IntN(3)]
+				prev := s
+				d := Reserve(&s, now, &lim, &c, floor, []int64{0, 5 * sec, Forever}[r.IntN(3)])
+				if d.OK {
+					calls = append(calls, &open{call: call{now + d.Wait, c}, prev: prev, seq: s.Seq})
+				}
+			case x < 8: // cancel a call still in line: it never acts
+				k := calls[r.IntN(len(calls))]
+				if k.done || k.at < now {
+					continue
+				}
+				k.done = true
+				Cancel(&s, now, &lim, &k.prev, k.seq, &k.cost)
+				k.cost = Cost{}
+			default: // commit a call as it acts, below its cost
+				k := calls[r.IntN(len(calls))]
+				if k.done || k.at != now {
+					continue
+				}
+				k.done = true
+				var delta Cost
+				for i := range 2 {
+					used := float64(r.IntN(int(k.cost[i]) + 1))
+					delta[i] = k.cost[i] - used
+					k.cost[i] = used
+				}
+				Settle(&s, now, &lim, &delta)
+			}
+			s.Advance(now, &lim)
+			for i := range 2 {
+				if s.Level[i] > lim[i].Capacity {
+					t.Fatalf("bucket %d over capacity: %v", i, s.Level[i])
+				}
+			}
+		}
+		acted := make([]call, len(calls))
+		for i, c := range calls {
+			acted[i] = c.call
+		}
+		for _, w := range []int64{0, 1, sec / 2, sec, 3 * sec, 10 * sec} {
+			checkWindows(t, acted, &lim, w)
+		}
+	})
 }

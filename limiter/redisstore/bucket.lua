@@ -5,7 +5,9 @@
 -- store take the same decisions at the same instants. Keep them in step.
 --
 -- KEYS[1]  the budget's hash: last (µs), seq, l0..l5 (levels), exp (ms,
---          when the key expires), as text that round-trips a double (%.17g)
+--          when the key expires), end (µs) and p0..p5 (the line's End and
+--          Peak; a missing one is 0, an empty line, as keys written before
+--          them have), as text that round-trips a double (%.17g)
 -- ARGV[1]  the call, packed: one byte, the op ("r" reserve, "s" settle,
 --          "u" settle with undo, "l" lower, "g" snapshot, read only), then
 --          little-endian float64s:
@@ -14,12 +16,14 @@
 --          and the op's own:
 --            r: cost0..cost5, floor, maxWait (µs)
 --            s: delta0..delta5
---            u: delta0..delta5, seq, prevLast, prevSeq, prev0..prev5
+--            u: delta0..delta5, seq, prevLast, prevSeq, prev0..prev5,
+--               prevEnd, prevPeak0..prevPeak5
 --            l: dims (bit i: lower dimension i, 0-based), level0..level5,
 --               hold0..hold5 (µs)
 --
 -- Reserve answers ok, wait, dim, tooLarge, need, have, seq, now and, when
--- ok, the state before: last, seq, l0..l5; snapshot answers last, l0..l5;
+-- ok, the state before: last, seq, l0..l5, end, p0..p5; snapshot answers
+-- last, l0..l5;
 -- both as little-endian float64s in one string. The others answer 1.
 --
 -- Redis runs one script at a time, so what this one costs on the server is
@@ -35,6 +39,7 @@ local op = string.sub(blob, 1, 1)
 local tonumber, format, sub = tonumber, string.format, string.sub
 local floor, ceil, min = math.floor, math.ceil, math.min
 local FULL, FULLS = 1e300, "1e300"
+local MAXEND = 9007199254740992 -- bucket.MaxEnd, 2^53
 
 -- a[1] now, a[2] margin; dimension i (1..6) has Capacity a[3i], Refill
 -- a[3i+1], Period a[3i+2]; the op's arguments start at a[21]. A dimension
@@ -44,8 +49,8 @@ if op == "r" then -- 20 + 8
   a = {struct.unpack("<dddddddddddddddddddddddddddd", blob, 2)}
 elseif op == "s" then -- 20 + 6
   a = {struct.unpack("<dddddddddddddddddddddddddd", blob, 2)}
-elseif op == "u" then -- 20 + 15
-  a = {struct.unpack("<ddddddddddddddddddddddddddddddddddd", blob, 2)}
+elseif op == "u" then -- 20 + 22
+  a = {struct.unpack("<dddddddddddddddddddddddddddddddddddddddddd", blob, 2)}
 elseif op == "l" then -- 20 + 13
   a = {struct.unpack("<ddddddddddddddddddddddddddddddddd", blob, 2)}
 elseif op == "g" then -- 20
@@ -67,7 +72,12 @@ end
 -- h keeps the stored text of each field while its value is unchanged; a
 -- field whose value changes gets false there, and is formatted and written
 -- by the save below. A fresh state has false everywhere: all is written.
-local h = redis.call("HMGET", key, "last", "seq", "l0", "l1", "l2", "l3", "l4", "l5", "exp")
+--
+-- end (h[10]) and p0..p5 (h[11..16]) are 0 when missing (a fresh key, or
+-- one written before they existed): they are marked unchanged, so that a
+-- zero is never written.
+local h = redis.call("HMGET", key, "last", "seq", "l0", "l1", "l2", "l3", "l4", "l5", "exp",
+  "end", "p0", "p1", "p2", "p3", "p4", "p5")
 local last, seq, exp = now, now, nil
 local lv = {FULL, FULL, FULL, FULL, FULL, FULL}
 if h[1] then
@@ -79,8 +89,22 @@ if h[1] then
     end
   end
 end
+local en, pk = 0, {0, 0, 0, 0, 0, 0}
+for i = 10, 16 do
+  local s = h[i]
+  if s then
+    if i == 10 then
+      en = tonumber(s)
+    else
+      pk[i - 10] = tonumber(s)
+    end
+  else
+    h[i] = "0"
+  end
+end
 -- The state before, for Reserve's answer.
 local pLast, pSeq, p1, p2, p3, p4, p5, p6 = last, seq, lv[1], lv[2], lv[3], lv[4], lv[5], lv[6]
+local pEnd, q1, q2, q3, q4, q5, q6 = en, pk[1], pk[2], pk[3], pk[4], pk[5], pk[6]
 local reply = 1
 
 if op == "u" and seq == a[27] then
@@ -95,6 +119,7 @@ if op == "u" and seq == a[27] then
       lv[i], h[2 + i] = v, false
     end
   end
+  -- end and peaks stay (bucket.Cancel): they only narrow refunds.
 else
   -- bucket.State.Advance
   local dt = 0
@@ -148,16 +173,39 @@ else
       if wait > maxWait then
         reply = struct.pack("<dddddddd", 0, wait, dim, 0, dNeed, dHave, seq, now)
       else
+        -- a call that waits joins the line: End and Peak (a call that
+        -- acts now leaves them alone)
+        local inline = wait > 0
+        if inline and last >= en then -- the line was empty: its peaks are past
+          for i = 1, 6 do
+            if pk[i] ~= 0 then
+              pk[i], h[10 + i] = 0, false
+            end
+          end
+        end
         for i = 1, 6 do
           local c, need = a[3 * i], a[20 + i]
           if c > 0 and need > 0 then
             local hold = a[3 * i + 1] * wait / a[3 * i + 2]
-            lv[i], h[2 + i] = min(c, lv[i] + hold) - need - hold, false
+            local pre = min(c, lv[i] + hold)
+            lv[i], h[2 + i] = pre - need - hold, false
+            if inline and pre > pk[i] then -- max(Peak, pre)
+              pk[i], h[10 + i] = pre, false
+            end
+          end
+        end
+        if inline then
+          local e = MAXEND
+          if wait <= MAXEND - last then
+            e = last + wait
+          end
+          if e > en then
+            en, h[10] = e, false
           end
         end
         seq, h[2] = seq + 1, false
-        reply = struct.pack("<dddddddddddddddd", 1, wait, dim, 0, dNeed, dHave, seq, now,
-          pLast, pSeq, p1, p2, p3, p4, p5, p6)
+        reply = struct.pack("<ddddddddddddddddddddddd", 1, wait, dim, 0, dNeed, dHave, seq, now,
+          pLast, pSeq, p1, p2, p3, p4, p5, p6, pEnd, q1, q2, q3, q4, q5, q6)
       end
     end
   elseif op == "l" then
@@ -180,10 +228,24 @@ else
       seq, h[2] = seq + 1, false
     end
   else
-    -- bucket.Settle ("s", and "u" when something happened since)
+    -- bucket.Settle ("s", and "u" when something happened since): while
+    -- calls wait in line, a refund keeps only capacity − Peak.
+    local line = last < en
     for i = 1, 6 do
       local c, d = a[3 * i], a[20 + i]
       if c > 0 and d ~= 0 then
+        if d > 0 and line and pk[i] > 0 then
+          local room = c - pk[i]
+          if room < 0 then -- max(0, room)
+            room = 0
+          end
+          if room < d then -- min(d, room)
+            d = room
+          end
+          if d ~= 0 then
+            pk[i], h[10 + i] = pk[i] + d, false
+          end
+        end
         local l = lv[i]
         local v = min(c, l + d)
         if v ~= l then
@@ -210,7 +272,8 @@ for i = 1, 6 do
   end
 end
 -- w: the arguments of HSET, n of them. Made with room for twelve (last,
--- seq, three levels and exp) rather than grown one by one.
+-- seq, three levels and exp) rather than grown one by one; a call that
+-- also moves the line's end and peaks grows it.
 local w, n = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, 0
 if not h[1] then
   if t and last == now then
@@ -228,6 +291,14 @@ for i = 1, 6 do
   if not h[2 + i] then
     local v = lv[i]
     w[n + 1], w[n + 2], n = sub("l0l1l2l3l4l5", 2 * i - 1, 2 * i), v == FULL and FULLS or format("%.17g", v), n + 2
+  end
+end
+if not h[10] then
+  w[n + 1], w[n + 2], n = "end", format("%.17g", en), n + 2
+end
+for i = 1, 6 do
+  if not h[10 + i] then
+    w[n + 1], w[n + 2], n = sub("p0p1p2p3p4p5", 2 * i - 1, 2 * i), format("%.17g", pk[i]), n + 2
   end
 end
 local due = ceil((last + full) / 1000)

@@ -33,8 +33,9 @@
 //   - Time is Redis TIME: processes whose clocks disagree still agree on
 //     the budget. (Delays are durations from the decision; waiting them out
 //     uses the local clock, which only needs to run at the right rate.)
-//   - A budget is one hash, "last", "seq", "l0".."l5" and "exp", under its
-//     key. Key hashes the API key (SHA-256) and puts a hash tag around the
+//   - A budget is one hash, "last", "seq", "l0".."l5" and "exp", and, once
+//     a call has waited, "end" and "p0".."p5" (the line that bounds refunds;
+//     missing means an empty line), under its key. Key hashes the API key (SHA-256) and puts a hash tag around the
 //     budget's identity, so the key is Redis Cluster safe and reveals no
 //     secret. The hash expires once its buckets would be full again plus a
 //     margin (10 s or more); a missing key is a fresh, full budget.

@@ -448,8 +448,9 @@ func (s *Store) localMicros() int64 {
 const (
 	headLen   = 1 + 2*8
 	limitsLen = 3 * bucket.N * 8
-	// callMax fits the op with the most numbers, "u".
-	callMax = headLen + limitsLen + (2*bucket.N+3)*8
+	// callMax fits the op with the most numbers, "u": the deltas, seq,
+	// and the state before (last, seq, levels, end, peaks).
+	callMax = headLen + limitsLen + (3*bucket.N+4)*8
 )
 
 // encodedLimits caches the packed Limits of the last call: limits rarely
@@ -527,11 +528,11 @@ func (s *Store) reserveShared(ctx context.Context, key string, req *limiter.Rese
 		return limiter.ReserveResult{}, 0, err
 	}
 	var r reply
-	if err := r.parse(v, 8, 16); err != nil {
+	if err := r.parse(v, 8, 23); err != nil {
 		return limiter.ReserveResult{}, 0, err
 	}
 	res := limiter.ReserveResult{
-		OK:       r.n == 16,
+		OK:       r.n == 23,
 		Dim:      int(r.f[2]),
 		TooLarge: r.f[3] == 1,
 		Need:     r.f[4],
@@ -547,6 +548,8 @@ func (s *Store) reserveShared(ctx context.Context, key string, req *limiter.Rese
 		res.Prev.Last = int64(r.f[8])
 		res.Prev.Seq = int64(r.f[9])
 		copy(res.Prev.Level[:], r.f[10:16])
+		res.Prev.End = int64(r.f[16])
+		copy(res.Prev.Peak[:], r.f[17:23])
 	}
 	return res, int64(r.f[7]), nil
 }
@@ -566,6 +569,10 @@ func (s *Store) settleShared(ctx context.Context, key string, req *limiter.Settl
 		c.put(float64(u.Prev.Seq))
 		for _, l := range u.Prev.Level {
 			c.put(l)
+		}
+		c.put(float64(u.Prev.End))
+		for _, p := range u.Prev.Peak {
+			c.put(p)
 		}
 	}
 	_, err := s.run(ctx, c)
@@ -611,7 +618,7 @@ func (s *Store) snapshotShared(ctx context.Context, key string, lim *limiter.Lim
 
 // reply is the script's answer: float64s, little-endian, in one string.
 type reply struct {
-	f [16]float64
+	f [23]float64
 	n int
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ratekeeper/ratekeeper/internal/bucket"
 	"github.com/ratekeeper/ratekeeper/internal/redistest"
 	"github.com/ratekeeper/ratekeeper/limiter"
 	"github.com/ratekeeper/ratekeeper/limiter/redisstore"
@@ -353,7 +354,8 @@ func differential(t *testing.T, rdb *redis.Client, key string, seed uint64) {
 				t.Fatalf("step %d: Reserve errors %v, %v", step, merr, rerr)
 			}
 			if mr.OK != rr.OK || mr.Delay != rr.Delay || mr.Dim != rr.Dim || mr.TooLarge != rr.TooLarge ||
-				mr.Need != rr.Need || mr.Have != rr.Have || mr.Prev.Last != rr.Prev.Last || mr.Prev.Level != rr.Prev.Level {
+				mr.Need != rr.Need || mr.Have != rr.Have || mr.Prev.Last != rr.Prev.Last || mr.Prev.Level != rr.Prev.Level ||
+				mr.Prev.End != rr.Prev.End || mr.Prev.Peak != rr.Prev.Peak {
 				t.Fatalf("step %d: Reserve(%+v)\nmemory %+v\nredis  %+v", step, req, mr, rr)
 			}
 			// Sequence numbers start apart (memory at 0, Redis at the
@@ -493,4 +495,39 @@ func TestConformanceRing(t *testing.T) {
 		})
 		return rec
 	})
+}
+
+// TestHashWithoutLine reads a budget written before the line's end and
+// peaks were stored: missing fields are an empty line, and the first call
+// placed in line adds them.
+func TestHashWithoutLine(t *testing.T) {
+	rdb := redistest.Client(t)
+	key := redistest.Prefix(t) + ":oldhash"
+	clock := storetest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	s, err := redisstore.New(rdb, redisstore.WithTestClock(clock.Now), redisstore.WithFailClosed(), slowMachine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := clock.Now().UnixMicro()
+	// RPM empty as of now; the rest full, as the old script wrote it.
+	if err := rdb.HSet(ctx, key, "last", fmt.Sprint(now), "seq", "7", "l0", "0", "l1", "1e300", "l2", "1e300",
+		"l3", "1e300", "l4", "1e300", "l5", "1e300", "exp", fmt.Sprint(now/1000+120_000)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Reserve(ctx, key, limiter.ReserveRequest{Limits: lim3, Cost: [6]int64{1}, MaxWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := limiter.State{Last: now, Seq: 7, Level: [6]float64{0, bucket.Full, bucket.Full, bucket.Full, bucket.Full, bucket.Full}}
+	if !res.OK || res.Delay != time.Second || res.Prev != want {
+		t.Fatalf("Reserve = %+v; want OK after 1s from %+v", res, want)
+	}
+	got, err := rdb.HMGet(ctx, key, "end", "p0", "p1").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantF := []any{fmt.Sprint(now + 1e6), "1", nil}; !slices.Equal(got, wantF) {
+		t.Fatalf("end, p0, p1 = %q; want %q", got, wantF)
+	}
 }

@@ -140,6 +140,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"HoldDuringWait", holdDuringWait},
 		{"CancelExact", cancelExact},
 		{"CancelAfterOthers", cancelAfterOthers},
+		{"CancelWhileOthersWait", cancelWhileOthersWait},
 		{"Clamp", clamp},
 		{"ClampAll", clampAll},
 		{"LowerOneStep", lowerOneStep},
@@ -326,12 +327,31 @@ func cancelAfterOthers(e *env) {
 	r1 := e.reserve(l, cost(1, 1000, 0), 10*time.Second)
 	e.reserve(l, cost(1, 1000, 0), 20*time.Second)
 	// r1 is no longer the last: its cost is refunded, the holds stay, and
-	// the second caller keeps its place.
+	// the second caller keeps its place. RPM would be full when r1 was to
+	// act (59 + 10 capped at 60): a real bucket loses that request, so it
+	// is not refunded; ITPM peaked at 1000 (r1's and r2's need), so all of
+	// r1's 1000 comes back.
 	r1.Cancel()
-	// RPM: 59 → 49 (r1, holding 10) → 39 (r2, holding 20) → 40;
+	// RPM: 59 → 49 (r1, holding 10) → 39 (r2, holding 20) → 39;
 	// ITPM: 0 → −1000 → −2000 → −1000.
-	e.wantLevels(l, [3]float64{40, -1000, 600})
+	e.wantLevels(l, [3]float64{39, -1000, 600})
 	e.reserve(l, cost(1, 1000, 0), 20*time.Second)
+}
+
+// cancelWhileOthersWait: with capacity 1, a refund while others wait must
+// not let two calls act at one instant. A takes the unit at t0; B is placed
+// at t1 and C at t2. At t1 B cancels (not the last) and reserves again: the
+// bucket was full at t1 and nobody used B's unit, so it is lost, and B's
+// new place is t3, after C, not t2 alongside it.
+func cancelWhileOthersWait(e *env) {
+	l := e.limiter(tier.Budget{RPM: 60, Burst: time.Second}) // holds 1, regains 1/s
+	e.allow(l, cost(1, 0, 0))
+	b := e.reserve(l, cost(1, 0, 0), 1*time.Second)
+	e.reserve(l, cost(1, 0, 0), 2*time.Second)
+	e.clock.Advance(time.Second)
+	b.Cancel()
+	e.wantLevels(l, [3]float64{-1, 0, 0})
+	e.reserve(l, cost(1, 0, 0), 2*time.Second)
 }
 
 func clamp(e *env) {
