@@ -188,6 +188,19 @@ type counter struct {
 }
 
 // class counts one character of class cls; b is its byte for ASCII, 0 otherwise.
+// ascii counts one ASCII byte: the fast path for a run that continues,
+// class for everything else. Small enough to be inlined in the loops.
+func (c *counter) ascii(b byte) {
+	cls := asciiClass[b]
+	if cls == c.prev && (cls != cLetter || b >= 'a') { // run continues, no hump
+		c.n[cls]++
+		c.run++
+		c.lower = true // read only in letter runs, where b is lower-case here
+		return
+	}
+	c.class(cls, b)
+}
+
 func (c *counter) class(cls uint8, b byte) {
 	c.n[cls]++
 	if cls == c.prev {
@@ -264,14 +277,7 @@ func (c *counter) addString(s string) {
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < utf8.RuneSelf {
-			cls := asciiClass[b]
-			if cls == c.prev && (cls != cLetter || b >= 'a') { // run continues, no hump
-				c.n[cls]++
-				c.run++
-				c.lower = true // read only in letter runs, where b is lower-case here
-			} else {
-				c.class(cls, b)
-			}
+			c.ascii(b)
 			i++
 			continue
 		}
@@ -355,14 +361,7 @@ func (c *counter) addRawNoFlush(s []byte) {
 			continue
 		}
 		if b < utf8.RuneSelf {
-			cls := asciiClass[b]
-			if cls == c.prev && (cls != cLetter || b >= 'a') { // run continues, no hump
-				c.n[cls]++
-				c.run++
-				c.lower = true // read only in letter runs, where b is lower-case here
-			} else {
-				c.class(cls, b)
-			}
+			c.ascii(b)
 			i++
 			continue
 		}
