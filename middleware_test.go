@@ -1,7 +1,7 @@
 package ratekeeper
 
-// Review tests: each one demonstrates a bug found in review. They are
-// expected to FAIL on the code as reviewed.
+// Regression tests for bugs found in a review of the middleware: each
+// failed before its fix (see the commit that added this file).
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 
-func reviewOpenAIKeeper(t *testing.T, opts ...Option) *Keeper {
+func testOpenAIKeeper(t *testing.T, opts ...Option) *Keeper {
 	t.Helper()
 	rpm, tpm := int64(500), int64(30_000)
 	k, err := New(append([]Option{WithConfig(&tier.Config{
@@ -29,7 +29,7 @@ func reviewOpenAIKeeper(t *testing.T, opts ...Option) *Keeper {
 	return k
 }
 
-func reviewAnthropicKeeper(t *testing.T, opts ...Option) *Keeper {
+func testAnthropicKeeper(t *testing.T, opts ...Option) *Keeper {
 	t.Helper()
 	k, err := New(append([]Option{WithTier(tier.Anthropic, "tier-1")}, opts...)...)
 	if err != nil {
@@ -38,7 +38,7 @@ func reviewAnthropicKeeper(t *testing.T, opts ...Option) *Keeper {
 	return k
 }
 
-func reviewOpenAIReq(ctx context.Context) *http.Request {
+func testOpenAIReq(ctx context.Context) *http.Request {
 	body := `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":10}`
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://api.openai.com/v1/chat/completions", strings.NewReader(body))
 	return req
@@ -67,7 +67,7 @@ func Test429OnUnbudgetedDimensionWaitsRetryAfter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := DefaultRetryPolicy
 		p.MaxRateLimited = 3
-		k := reviewOpenAIKeeper(t, WithRetry(p))
+		k := testOpenAIKeeper(t, WithRetry(p))
 		var times []time.Time
 		next := func(req *http.Request) (*http.Response, error) {
 			times = append(times, time.Now())
@@ -75,7 +75,7 @@ func Test429OnUnbudgetedDimensionWaitsRetryAfter(t *testing.T) {
 			h.Set("Retry-After", "9")
 			return reviewResp(429, h, `{"error":{"message":"Rate limit reached for gpt-4o in organization org-x on requests per day (RPD): Limit 10000, Used 10000, Requested 1. Please try again in 8.64s.","type":"requests","code":"rate_limit_exceeded"}}`), nil
 		}
-		res, err := k.Middleware(reviewOpenAIReq(context.Background()), next)
+		res, err := k.Middleware(testOpenAIReq(context.Background()), next)
 		if err == nil {
 			res.Body.Close()
 		}
@@ -92,7 +92,7 @@ func Test429OnUnbudgetedDimensionWaitsRetryAfter(t *testing.T) {
 // hour makes the Keeper sleep an hour.
 func TestRetryAfterCeilingOnEveryRetryableStatus(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k := reviewAnthropicKeeper(t)
+		k := testAnthropicKeeper(t)
 		calls := 0
 		next := func(req *http.Request) (*http.Response, error) {
 			calls++
@@ -118,7 +118,7 @@ func TestRetryAfterCeilingOnEveryRetryableStatus(t *testing.T) {
 // A response without a Header map (a hand-built response from another
 // middleware or a test double) panics at res.Header.Set("X-Should-Retry").
 func TestNilHeaderAndBodyFromNext(t *testing.T) {
-	k := reviewAnthropicKeeper(t)
+	k := testAnthropicKeeper(t)
 	next := func(req *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: 400, Body: io.NopCloser(strings.NewReader(`{}`))}, nil
 	}
@@ -136,7 +136,7 @@ func TestNilHeaderAndBodyFromNext(t *testing.T) {
 // A panic below the middleware (next, or the observer) leaks the
 // concurrency slot for good (and the reservation stays open).
 func TestPanicReleasesSlot(t *testing.T) {
-	k := reviewAnthropicKeeper(t, WithMaxConcurrency(1))
+	k := testAnthropicKeeper(t, WithMaxConcurrency(1))
 	func() {
 		defer func() { _ = recover() }()
 		k.Middleware(reviewAnthropicReq(context.Background()), func(*http.Request) (*http.Response, error) { panic("boom") })
@@ -144,7 +144,7 @@ func TestPanicReleasesSlot(t *testing.T) {
 	if n := k.gate.InFlight(); n != 0 {
 		t.Errorf("after a panic in next, %d slot(s) still held", n)
 	}
-	k2 := reviewAnthropicKeeper(t, WithMaxConcurrency(1), WithObserver(func(e Event) {
+	k2 := testAnthropicKeeper(t, WithMaxConcurrency(1), WithObserver(func(e Event) {
 		if e.Kind == Admitted {
 			panic("observer")
 		}
@@ -164,7 +164,7 @@ func TestPanicReleasesSlot(t *testing.T) {
 // SDK's per-attempt timeout) is refunded as if never sent.
 func TestTimeoutAfterSendKeepsCharge(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		k := reviewAnthropicKeeper(t)
+		k := testAnthropicKeeper(t)
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		before, _ := k.Remaining(context.Background(), "claude-sonnet-4-5")
