@@ -44,13 +44,13 @@ func testOpenAIReq(ctx context.Context) *http.Request {
 	return req
 }
 
-func reviewAnthropicReq(ctx context.Context) *http.Request {
+func testAnthropicReq(ctx context.Context) *http.Request {
 	body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "https://api.anthropic.com/v1/messages", strings.NewReader(body))
 	return req
 }
 
-func reviewResp(status int, h http.Header, body string) *http.Response {
+func testResp(status int, h http.Header, body string) *http.Response {
 	if h == nil {
 		h = http.Header{}
 	}
@@ -73,7 +73,7 @@ func Test429OnUnbudgetedDimensionWaitsRetryAfter(t *testing.T) {
 			times = append(times, time.Now())
 			h := http.Header{}
 			h.Set("Retry-After", "9")
-			return reviewResp(429, h, `{"error":{"message":"Rate limit reached for gpt-4o in organization org-x on requests per day (RPD): Limit 10000, Used 10000, Requested 1. Please try again in 8.64s.","type":"requests","code":"rate_limit_exceeded"}}`), nil
+			return testResp(429, h, `{"error":{"message":"Rate limit reached for gpt-4o in organization org-x on requests per day (RPD): Limit 10000, Used 10000, Requested 1. Please try again in 8.64s.","type":"requests","code":"rate_limit_exceeded"}}`), nil
 		}
 		res, err := k.Middleware(testOpenAIReq(context.Background()), next)
 		if err == nil {
@@ -99,12 +99,12 @@ func TestRetryAfterCeilingOnEveryRetryableStatus(t *testing.T) {
 			if calls == 1 {
 				h := http.Header{}
 				h.Set("Retry-After", "3600")
-				return reviewResp(408, h, `{"type":"error","error":{"type":"timeout_error","message":"timeout"}}`), nil
+				return testResp(408, h, `{"type":"error","error":{"type":"timeout_error","message":"timeout"}}`), nil
 			}
-			return reviewResp(200, http.Header{"Content-Type": {"application/json"}}, okAnthropic), nil
+			return testResp(200, http.Header{"Content-Type": {"application/json"}}, okAnthropic), nil
 		}
 		start := time.Now()
-		res, err := k.Middleware(reviewAnthropicReq(context.Background()), next)
+		res, err := k.Middleware(testAnthropicReq(context.Background()), next)
 		if err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
@@ -127,7 +127,7 @@ func TestNilHeaderAndBodyFromNext(t *testing.T) {
 			t.Errorf("Middleware panicked on a response with a nil Header: %v", r)
 		}
 	}()
-	res, err := k.Middleware(reviewAnthropicReq(context.Background()), next)
+	res, err := k.Middleware(testAnthropicReq(context.Background()), next)
 	if err == nil {
 		res.Body.Close()
 	}
@@ -139,7 +139,7 @@ func TestPanicReleasesSlot(t *testing.T) {
 	k := testAnthropicKeeper(t, WithMaxConcurrency(1))
 	func() {
 		defer func() { _ = recover() }()
-		k.Middleware(reviewAnthropicReq(context.Background()), func(*http.Request) (*http.Response, error) { panic("boom") })
+		k.Middleware(testAnthropicReq(context.Background()), func(*http.Request) (*http.Response, error) { panic("boom") })
 	}()
 	if n := k.gate.InFlight(); n != 0 {
 		t.Errorf("after a panic in next, %d slot(s) still held", n)
@@ -151,8 +151,8 @@ func TestPanicReleasesSlot(t *testing.T) {
 	}))
 	func() {
 		defer func() { _ = recover() }()
-		k2.Middleware(reviewAnthropicReq(context.Background()), func(*http.Request) (*http.Response, error) {
-			return reviewResp(200, nil, okAnthropic), nil
+		k2.Middleware(testAnthropicReq(context.Background()), func(*http.Request) (*http.Response, error) {
+			return testResp(200, nil, okAnthropic), nil
 		})
 	}()
 	if n := k2.gate.InFlight(); n != 0 {
@@ -168,7 +168,7 @@ func TestTimeoutAfterSendKeepsCharge(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		before, _ := k.Remaining(context.Background(), "claude-sonnet-4-5")
-		_, err := k.Middleware(reviewAnthropicReq(ctx), func(req *http.Request) (*http.Response, error) {
+		_, err := k.Middleware(testAnthropicReq(ctx), func(req *http.Request) (*http.Response, error) {
 			// the server has the request; the response does not come in time
 			<-req.Context().Done()
 			return nil, req.Context().Err()
