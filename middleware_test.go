@@ -57,7 +57,6 @@ func testResp(status int, h http.Header, body string) *http.Response {
 	return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(strings.NewReader(body))}
 }
 
-const okOpenAI = `{"id":"x","object":"chat.completion","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}`
 const okAnthropic = `{"id":"x","type":"message","content":[],"usage":{"input_tokens":5,"output_tokens":2}}`
 
 // A 429 naming a dimension the budget does not limit (OpenAI's RPD) is

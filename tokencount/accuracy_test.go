@@ -125,7 +125,6 @@ type accuracyResult struct {
 	before, after map[string][]float64 // by "provider/kind" and "provider/all"
 	point         map[string][]float64 // after calibration, PointTokens (no margin)
 	stats         map[string]Stats
-	online        []float64 // Anthropic prequential errors after the training set
 }
 
 func runAccuracy(t *testing.T, opts ...Option) accuracyResult {
