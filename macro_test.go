@@ -105,13 +105,7 @@ func macroRun(t *testing.T, scenario string, cfg simapi.Config, strategy string)
 
 	// The theoretical minimum: each bucket (full at the start) must regain
 	// what the admitted calls took beyond its capacity.
-	var floor time.Duration
-	for d, limit := range sonnetLimits {
-		used := s.Ledger().Usage(apiKey, "sonnet-4", d)
-		if need := time.Duration(float64(used-limit) / float64(limit) * float64(time.Minute)); need > floor {
-			floor = need
-		}
-	}
+	floor := s.Ledger().MinimumTime(apiKey, "sonnet-4", sonnetLimits)
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration {
 		if len(lat) == 0 {

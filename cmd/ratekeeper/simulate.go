@@ -114,18 +114,12 @@ func simulate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(time.Millisecond)
 	}
-	var floor time.Duration
-	for d, limit := range map[simapi.Dimension]int64{simapi.Requests: b.RPM, simapi.InputTokens: b.ITPM, simapi.OutputTokens: b.OTPM} {
-		used := server.Ledger().Usage(key, preset.Class.Name, d)
-		if need := time.Duration(float64(used-limit) / float64(limit) * float64(time.Minute)); need > floor {
-			floor = need
-		}
-	}
+	floor := server.Ledger().MinimumTime(key, preset.Class.Name, map[simapi.Dimension]int64{simapi.Requests: b.RPM, simapi.InputTokens: b.ITPM, simapi.OutputTokens: b.OTPM})
 	fmt.Fprintf(stdout, "succeeded: %d of %d\n", len(lat), len(calls))
 	fmt.Fprintf(stdout, "server:    %d admitted, %d rate limited (429), %d overloaded (529); %d input and %d output tokens\n",
 		c.Admitted, c.RateLimited, c.Overloaded,
 		server.Ledger().Usage(key, preset.Class.Name, simapi.InputTokens), server.Ledger().Usage(key, preset.Class.Name, simapi.OutputTokens))
-	fmt.Fprintf(stdout, "wall time: %v (theoretical minimum %v)\n", wall.Round(10*time.Millisecond), max(floor, 0).Round(10*time.Millisecond))
+	fmt.Fprintf(stdout, "wall time: %v (theoretical minimum %v)\n", wall.Round(10*time.Millisecond), floor.Round(10*time.Millisecond))
 	fmt.Fprintf(stdout, "latency:   p50 %v, p95 %v, p99 %v\n", pct(0.5), pct(0.95), pct(0.99))
 	if len(failures) > 0 {
 		fmt.Fprintf(stdout, "first failure: %v\n", failures[0])

@@ -207,3 +207,22 @@ func (l *Ledger) Charges() []Charge {
 	defer l.mu.Unlock()
 	return append([]Charge(nil), l.charges...)
 }
+
+// MinimumTime is the least time in which buckets of the given per-minute
+// limits, full at the start, could have let through what key used of class:
+// each bucket must regain what was charged beyond its capacity. It is the
+// "theoretical minimum" that benchmarks compare wall time with; zero when
+// every charge fits a full bucket.
+func (l *Ledger) MinimumTime(key, class string, limits map[Dimension]int64) time.Duration {
+	var floor time.Duration
+	for d, limit := range limits {
+		if limit <= 0 {
+			continue
+		}
+		used := l.Usage(key, class, d)
+		if need := time.Duration(float64(used-limit) / float64(limit) * float64(time.Minute)); need > floor {
+			floor = need
+		}
+	}
+	return floor
+}

@@ -639,3 +639,17 @@ func TestCountTokensRPM(t *testing.T) {
 		}
 	})
 }
+
+func TestLedgerMinimumTime(t *testing.T) {
+	l := newLedger()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l.chargeAt(at, "k", "c", InputTokens, 4000)
+	l.chargeAt(at, "k", "c", Requests, 3)
+	// 4000 input tokens against a 1000/min bucket: 3000 beyond a full bucket, 3 min.
+	if got := l.MinimumTime("k", "c", map[Dimension]int64{InputTokens: 1000, Requests: 10}); got != 3*time.Minute {
+		t.Fatalf("MinimumTime = %v; want 3m", got)
+	}
+	if got := l.MinimumTime("k", "c", map[Dimension]int64{Requests: 10, OutputTokens: 0}); got != 0 {
+		t.Fatalf("MinimumTime within capacity = %v; want 0", got)
+	}
+}
