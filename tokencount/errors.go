@@ -44,17 +44,22 @@ const (
 	WhatContextWindow = "context_window"
 	// WhatBodyBytes: the request body exceeds the API's request size limit.
 	WhatBodyBytes = "body_bytes"
+	// WhatOutputTokens: max_tokens × n (the output the request may produce
+	// over all choices) exceeds MaxOutputTokens, more than any budget holds.
+	WhatOutputTokens = "output_tokens"
 )
 
 // TooLargeError reports a request that can never succeed, whatever the rate-limit
 // budget: it matches ErrTooLarge.
 type TooLargeError struct {
-	// What names the exceeded limit: WhatContextWindow or WhatBodyBytes.
+	// What names the exceeded limit: WhatContextWindow, WhatBodyBytes or
+	// WhatOutputTokens.
 	What string
 	// Model is the request's model ID (empty when the body was not parsed).
 	Model string
 	// Need is the request's size: tokens (input estimate without safety margin plus
-	// max_tokens) for WhatContextWindow, bytes for WhatBodyBytes.
+	// max_tokens) for WhatContextWindow, bytes for WhatBodyBytes, max_tokens × n
+	// for WhatOutputTokens (math.MaxInt64 when the product overflows).
 	Need int64
 	// Limit is the limit that Need exceeds, in the same unit.
 	Limit int64

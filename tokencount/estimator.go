@@ -31,6 +31,15 @@ type Estimate struct {
 	// OutputReserve is the output-token cost to reserve for all choices, by the
 	// Estimator's OutputPolicy; the limiter reconciles it with the actual usage.
 	OutputReserve int64
+	// MaxInputTokens is the most input the server can count for this request
+	// (input, cache writes and cache reads together): the model's context
+	// window, or DefaultMaxInputTokens when the window is unknown. A usage
+	// report above it cannot be true.
+	MaxInputTokens int64
+	// MaxOutputTokens is the most output the request can produce over all
+	// choices: max_tokens (or the model's default output limit when the
+	// request sets none) × Choices. A usage report above it cannot be true.
+	MaxOutputTokens int64
 	// Stream reports whether the request asks for a streamed response.
 	Stream bool
 	// BodyBytes is the size of the request body.
@@ -278,22 +287,54 @@ func (e *Estimator) estimate(p Provider, body []byte) (Estimate, error) {
 	cal := e.calibrator(p, r.model, info)
 	x := f.vector()
 	point, margin := cal.predict(&x)
-	est.PointTokens = int64(math.Ceil(point))
+	est.PointTokens = satInt(math.Ceil(point))
 	est.Margin = margin
-	est.InputTokens = int64(math.Ceil(point * (1 + margin)))
-	if w := limits.ContextWindow; w > 0 && est.PointTokens+est.MaxTokens > w {
-		return Estimate{}, &TooLargeError{What: WhatContextWindow, Model: r.model, Need: est.PointTokens + est.MaxTokens, Limit: w}
+	est.InputTokens = satInt(math.Ceil(point * (1 + margin)))
+	// Each choice holds the whole prompt and its own output in the window.
+	if w := limits.ContextWindow; w > 0 && satAdd(est.PointTokens, est.MaxTokens) > w {
+		return Estimate{}, &TooLargeError{What: WhatContextWindow, Model: r.model, Need: satAdd(est.PointTokens, est.MaxTokens), Limit: w}
 	}
-	est.OutputReserve = e.outputReserve(cal, &est, info)
-	return est, nil
-}
-
-// outputReserve applies the output policy.
-func (e *Estimator) outputReserve(cal *calibrator, est *Estimate, info modelInfo) int64 {
+	est.MaxInputTokens = limits.ContextWindow
+	if est.MaxInputTokens == 0 {
+		est.MaxInputTokens = DefaultMaxInputTokens
+	}
 	perChoice := est.MaxTokens
 	if perChoice == 0 {
 		perChoice = info.defaultMaxOutput
 	}
+	est.MaxOutputTokens = satMul(perChoice, est.Choices)
+	if est.MaxOutputTokens > MaxOutputTokens {
+		return Estimate{}, &TooLargeError{What: WhatOutputTokens, Model: r.model, Need: est.MaxOutputTokens, Limit: MaxOutputTokens}
+	}
+	est.OutputReserve = e.outputReserve(cal, &est, perChoice)
+	return est, nil
+}
+
+// Plausible reports whether a usage report for the request est describes could be
+// true: input (the whole prompt, cache reads and writes included) at most
+// est.MaxInputTokens and output at most est.MaxOutputTokens. A negative value means
+// unknown and counts as plausible. Bounds of zero (an Estimate not made by an
+// Estimator) accept anything.
+func (est Estimate) Plausible(input, output int64) (inputOK, outputOK bool) {
+	inputOK = est.MaxInputTokens <= 0 || input <= est.MaxInputTokens
+	outputOK = est.MaxOutputTokens <= 0 || output <= est.MaxOutputTokens
+	return inputOK, outputOK
+}
+
+// DefaultMaxInputTokens bounds the input of a request to a model whose
+// context window the estimator does not know: twice the largest window of
+// any model in its tables.
+const DefaultMaxInputTokens = 2_000_000
+
+// MaxOutputTokens bounds the output a request may ask for over all its
+// choices (max_tokens × n): 2^40, the largest limit any budget can have
+// (tier.MaxLimit). A request above it can never fit a budget and fails
+// with a *TooLargeError (WhatOutputTokens).
+const MaxOutputTokens = 1 << 40
+
+// outputReserve applies the output policy to perChoice, the request's
+// output bound per choice.
+func (e *Estimator) outputReserve(cal *calibrator, est *Estimate, perChoice int64) int64 {
 	pol := e.cfg.output
 	if pol.Learned {
 		if s := cal.state.Load(); s.outN >= pol.MinSamples {
@@ -303,6 +344,7 @@ func (e *Estimator) outputReserve(cal *calibrator, est *Estimate, info modelInfo
 	return satMul(perChoice, est.Choices)
 }
 
+// satMul is a·b for non-negative a and b, saturated at math.MaxInt64.
 func satMul(a, b int64) int64 {
 	if a != 0 && b > math.MaxInt64/a {
 		return math.MaxInt64
@@ -310,15 +352,41 @@ func satMul(a, b int64) int64 {
 	return a * b
 }
 
+// satAdd is a+b for non-negative a and b, saturated at math.MaxInt64.
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// satInt converts a non-negative float64 to int64, saturating (and mapping
+// NaN to the maximum: an estimate that cannot be computed is not small).
+func satInt(f float64) int64 {
+	if !(f < math.MaxInt64) {
+		return math.MaxInt64
+	}
+	return int64(f)
+}
+
 // Observe feeds the usage a response reported for a request estimated as est, so that
 // later estimates for the same model converge to the server's counts. actualInput is
 // the whole prompt as the server counted it — for Anthropic input_tokens +
 // cache_creation_input_tokens + cache_read_input_tokens, for OpenAI prompt_tokens —
 // and actualOutput the output tokens (all choices); a negative value means unknown and
-// is ignored. Observe never blocks on estimates.
+// is ignored. So is a value that cannot be true, above est.MaxInputTokens or
+// est.MaxOutputTokens (see Plausible): one garbage response must not skew every later
+// estimate. Observe never blocks on estimates.
 func (e *Estimator) Observe(est Estimate, actualInput, actualOutput int64) {
 	if est.Provider != Anthropic && est.Provider != OpenAI {
 		return
+	}
+	in, out := est.Plausible(actualInput, actualOutput)
+	if !in {
+		actualInput = -1
+	}
+	if !out {
+		actualOutput = -1
 	}
 	table := anthropicModels
 	if est.Provider == OpenAI {

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"testing"
 )
 
@@ -20,7 +22,7 @@ func checkEstimate(t *testing.T, est Estimate, err error) {
 			t.Fatalf("feature %s = %v < 0", featureNames[j], x)
 		}
 	}
-	if est.InputTokens < 1 || est.PointTokens < 1 || est.InputTokens < est.PointTokens || est.OutputReserve < 0 || est.MaxTokens < 0 {
+	if est.InputTokens < 1 || est.PointTokens < 1 || est.InputTokens < est.PointTokens || est.OutputReserve < 0 || est.MaxTokens < 0 || est.OutputReserve > MaxOutputTokens {
 		t.Fatalf("estimate %+v: want 1 ≤ PointTokens ≤ InputTokens, OutputReserve ≥ 0", est)
 	}
 }
@@ -96,6 +98,65 @@ func FuzzImageSize(f *testing.F) {
 			}
 			if p := pdfPages(src); p < 1 || p > maxPDFPages {
 				t.Fatalf("pdfPages = %d", p)
+			}
+		}
+	})
+}
+
+// FuzzExtremes: max_tokens, n, thinking budgets and usage figures anywhere in
+// the int64 range never overflow an estimate, never panic, and never reach
+// the calibrator when they cannot be true: the estimate of a fixed request
+// is the same after Observe as before when the usage is implausible.
+func FuzzExtremes(f *testing.F) {
+	f.Add(int64(10), int64(1), int64(0), int64(5), int64(2))
+	f.Add(int64(math.MaxInt64), int64(1), int64(0), int64(5), int64(2))
+	f.Add(int64(1000), int64(math.MaxInt64), int64(0), int64(5), int64(2))
+	f.Add(int64(1<<39), int64(4), int64(1<<38), int64(99999999999999999), int64(math.MaxInt64))
+	f.Add(int64(0), int64(0), int64(math.MaxInt64), int64(math.MinInt64), int64(-1))
+	f.Fuzz(func(t *testing.T, maxTokens, n, budget, usedIn, usedOut int64) {
+		e, _ := New(WithOutputPolicy(ReserveLearned(0.9)))
+		probe := []byte(`{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
+		before, err := e.EstimateAnthropic(probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bodies := []struct {
+			p    Provider
+			body string
+		}{
+			{Anthropic, fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":%d,"thinking":{"type":"enabled","budget_tokens":%d},"messages":[{"role":"user","content":"hi"}]}`, maxTokens, budget)},
+			{Anthropic, fmt.Sprintf(`{"model":"claude-unknown-9","max_tokens":%d,"messages":[{"role":"user","content":"hi"}]}`, maxTokens)},
+			{OpenAI, fmt.Sprintf(`{"model":"gpt-4o","n":%d,"max_completion_tokens":%d,"messages":[{"role":"user","content":"hi"}]}`, n, maxTokens)},
+			{OpenAI, fmt.Sprintf(`{"model":"gpt-unknown","n":%d,"messages":[{"role":"user","content":"hi"}]}`, n)},
+		}
+		for _, b := range bodies {
+			var est Estimate
+			var err error
+			if b.p == Anthropic {
+				est, err = e.EstimateAnthropic([]byte(b.body))
+			} else {
+				est, err = e.EstimateOpenAI([]byte(b.body))
+			}
+			checkEstimate(t, est, err)
+			if err != nil {
+				if (maxTokens >= 0 && n >= 0 && budget >= 0) && errors.Is(err, ErrMalformed) {
+					t.Fatalf("%s: %v", b.body, err)
+				}
+				continue
+			}
+			if est.MaxInputTokens <= 0 || est.MaxOutputTokens < 0 || est.MaxOutputTokens > MaxOutputTokens || est.OutputReserve > est.MaxOutputTokens {
+				t.Fatalf("%s: bounds %d/%d, reserve %d", b.body, est.MaxInputTokens, est.MaxOutputTokens, est.OutputReserve)
+			}
+			if est.PointTokens+est.MaxTokens > est.MaxInputTokens && est.MaxInputTokens != DefaultMaxInputTokens {
+				t.Fatalf("%s: %d + %d tokens admitted into a window of %d", b.body, est.PointTokens, est.MaxTokens, est.MaxInputTokens)
+			}
+			inOK, outOK := est.Plausible(usedIn, usedOut)
+			e.Observe(est, usedIn, usedOut)
+			if b.p == Anthropic && !inOK && !outOK {
+				after, err := e.EstimateAnthropic(probe)
+				if err != nil || after.InputTokens != before.InputTokens || after.OutputReserve != before.OutputReserve {
+					t.Fatalf("an implausible usage (%d in, %d out) moved the estimate from %+v to %+v (%v)", usedIn, usedOut, before, after, err)
+				}
 			}
 		}
 	})

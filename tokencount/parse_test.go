@@ -205,6 +205,39 @@ func TestTooLarge(t *testing.T) {
 	}
 }
 
+// TestTooLargeAtInt64Extremes: a max_tokens or n near the int64 range must
+// not wrap the context-window sum or the output product into an accepted
+// request (it used to, and then failed later with limiter.ErrInvalidCost).
+func TestTooLargeAtInt64Extremes(t *testing.T) {
+	e := mustNew(t)
+	cases := []struct {
+		name     string
+		provider Provider
+		body     string
+		what     string
+	}{
+		{"claude max_tokens MaxInt64", Anthropic, `{"model":"claude-sonnet-4-5","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatContextWindow},
+		{"claude unknown model max_tokens MaxInt64", Anthropic, `{"model":"claude-next-1","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatContextWindow},
+		{"openai max_tokens MaxInt64", OpenAI, `{"model":"gpt-4o","max_completion_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatContextWindow},
+		{"openai n × max_tokens overflows", OpenAI, `{"model":"gpt-4o","n":9223372036854775807,"max_completion_tokens":1000,"messages":[{"role":"user","content":"hi"}]}`, WhatOutputTokens},
+		{"openai n × default output, unknown model", OpenAI, `{"model":"gpt-next","n":4611686018427387904,"messages":[{"role":"user","content":"hi"}]}`, WhatOutputTokens},
+		{"openai unknown model max_tokens MaxInt64", OpenAI, `{"model":"gpt-next","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatOutputTokens},
+	}
+	for _, c := range cases {
+		var err error
+		var est Estimate
+		if c.provider == Anthropic {
+			est, err = e.EstimateAnthropic([]byte(c.body))
+		} else {
+			est, err = e.EstimateOpenAI([]byte(c.body))
+		}
+		var tl *TooLargeError
+		if !errors.As(err, &tl) || tl.What != c.what || tl.Need <= tl.Limit {
+			t.Errorf("%s: Estimate = %+v, %v; want a *TooLargeError{What: %s}", c.name, est, err, c.what)
+		}
+	}
+}
+
 func TestImageSize(t *testing.T) {
 	img := image.NewPaletted(image.Rect(0, 0, 123, 45), color.Palette{color.Black, color.White})
 	var pb, jb, gb bytes.Buffer
