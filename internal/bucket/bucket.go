@@ -303,8 +303,10 @@ func ReserveDims(s *State, now int64, lim *Limits, dims Dims, cost *Cost, floor 
 // Settle adds delta to each limited bucket (a positive delta refunds, a
 // negative one debits more) and clamps to capacity. While calls wait in
 // line, a refund is first cut to what a real bucket would keep (see the
-// package doc). It is how a reservation is committed at its actual cost:
-// delta = reserved − used.
+// package doc). A debit never takes a level below −capacity (nor lower
+// than it was, if the line already put it there): one usage report, however
+// large, costs at most two capacities' worth of refill, not years. It is how
+// a reservation is committed at its actual cost: delta = reserved − used.
 func Settle(s *State, now int64, lim *Limits, delta *Cost) {
 	s.Advance(now, lim)
 	line := s.Last < s.End
@@ -315,7 +317,11 @@ func Settle(s *State, now int64, lim *Limits, delta *Cost) {
 				d = min(d, max(0, c-s.Peak[i]))
 				s.Peak[i] += d
 			}
-			s.Level[i] = min(c, s.Level[i]+d)
+			v := min(c, s.Level[i]+d)
+			if d < 0 {
+				v = max(v, min(s.Level[i], -c))
+			}
+			s.Level[i] = v
 		}
 	}
 	s.Seq++

@@ -101,6 +101,19 @@ func TestSettleCancelLower(t *testing.T) {
 	if s.Level != levels(-2, 100) {
 		t.Fatalf("after extra debit: %v", s.Level)
 	}
+	// ... but never below −capacity: an absurd usage report costs at most
+	// two capacities of refill (it used to put the level at −1e12).
+	Settle(&s, 0, &lim2, cost(-1e12, -150))
+	if s.Level != levels(-10, -50) {
+		t.Fatalf("after absurd debit: %v; want the debt stopped at -capacity", s.Level)
+	}
+	// A level the line already put below −capacity is not lowered further
+	// by a settlement, nor raised by a debit.
+	s.Level[0] = -25
+	Settle(&s, 0, &lim2, cost(-1, 0))
+	if s.Level[0] != -25 {
+		t.Fatalf("debit below a line's debt: %v; want -25 kept", s.Level)
+	}
 
 	// Cancel of the last mutation restores the previous levels exactly,
 	// including the hold of a waiting reservation, Last and Seq; the

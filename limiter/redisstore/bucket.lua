@@ -248,6 +248,15 @@ else
         end
         local l = lv[i]
         local v = min(c, l + d)
+        if d < 0 then -- a debit stops at min(l, -c): max(v, min(l, -c))
+          local fl = -c
+          if l < fl then
+            fl = l
+          end
+          if v < fl then
+            v = fl
+          end
+        end
         if v ~= l then
           lv[i], h[2 + i] = v, false
         end
