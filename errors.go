@@ -23,6 +23,12 @@ var (
 	// ErrRequestTooLarge is matched by an *Error when the server says a
 	// single request exceeds a whole limit.
 	ErrRequestTooLarge = errors.New("request larger than the server's limit")
+	// ErrImplausible is matched by the Err of a Bounded event: the server
+	// reported something that cannot be true (usage above what the request
+	// could cost, a limit below the call it just admitted), and the Keeper
+	// bounded or ignored it instead of letting it into the budget. It is
+	// never returned by a call.
+	ErrImplausible = errors.New("implausible figure from the server")
 )
 
 // Error is a refusal from the server that retrying will not fix, returned

@@ -31,9 +31,15 @@ const (
 	// Settled: the call's reservation was settled at its actual usage
 	// (Cost).
 	Settled
+	// Bounded: the server reported something that cannot be true (usage
+	// above what the request could cost, a limit below the call it
+	// admitted); it was bounded (Cost is what was charged) or ignored. Err
+	// matches ErrImplausible and says what. Logged at Warn: a proxy or a
+	// server that sends garbage is worth knowing about.
+	Bounded
 )
 
-var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled"}
+var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled", "bounded"}
 
 // String returns the kind's name, as the logs show it (e.g. "retried").
 func (k EventKind) String() string {
@@ -48,7 +54,8 @@ type Event struct {
 	Kind EventKind
 	// Model is the request's model; Pool its rate-limit pool.
 	Model, Pool string
-	// Attempt counts from 1.
+	// Attempt is the number of the attempt the event is about, from 1;
+	// every attempt sent (connection failures included) has its own.
 	Attempt int
 	// Wait is the time spent waiting (Admitted) or the backoff ahead
 	// (Retried).
@@ -81,7 +88,7 @@ func (k *Keeper) emit(ctx context.Context, e Event) {
 	switch e.Kind {
 	case Retried, Synced:
 		level = slog.LevelInfo
-	case Refused, Failed:
+	case Refused, Failed, Bounded:
 		level = slog.LevelWarn
 	}
 	if !k.logger.Enabled(ctx, level) {
@@ -110,4 +117,14 @@ func (k *Keeper) emit(ctx context.Context, e Event) {
 		attrs = append(attrs, slog.String("error", e.Err.Error()))
 	}
 	k.logger.LogAttrs(ctx, level, "ratekeeper: "+e.Kind.String(), attrs...)
+}
+
+// debug logs a line at Debug about call c, for what is not worth an Event
+// (a header ignored as malformed or stale).
+func (k *Keeper) debug(ctx context.Context, msg string, c *call, attempt int, attrs ...slog.Attr) {
+	if k.logger == nil || !k.logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs = append([]slog.Attr{slog.String("model", c.est.Model), slog.String("pool", c.p.name), slog.Int("attempt", attempt)}, attrs...)
+	k.logger.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
 }

@@ -40,6 +40,11 @@ type Keeper struct {
 	logger  *slog.Logger
 	observe func(Event)
 
+	// open counts the reservations admitted and not yet settled: the calls
+	// in flight. Every path of a call settles what it admitted (a test
+	// checks that it returns to zero whatever the server answers).
+	open atomic.Int64
+
 	mu    sync.Mutex // guards pools and models
 	pools map[string]*pool
 	// models caches the pool of each model ID seen.

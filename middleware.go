@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -49,8 +50,26 @@ func routeOf(req *http.Request) route {
 // errUnknown stands for levels not read.
 var errUnknown = errors.New("ratekeeper: levels not read")
 
-// maxErrorBody bounds what is read of an error response.
-const maxErrorBody = 1 << 20
+// maxErrorBody bounds what is read of an error response, and
+// errorBodyTimeout how long reading it may take: a refusal whose body never
+// ends must not hold the call (or its retry) until the context's deadline.
+const (
+	maxErrorBody     = 1 << 20
+	errorBodyTimeout = 10 * time.Second
+)
+
+// readErrorBody reads what it can of an error response's body, within
+// maxErrorBody and errorBodyTimeout (or until ctx ends: the body is closed
+// then, which ends a transport's read), and closes it.
+func readErrorBody(ctx context.Context, body io.ReadCloser) []byte {
+	timer := time.AfterFunc(errorBodyTimeout, func() { body.Close() })
+	stop := context.AfterFunc(ctx, func() { body.Close() })
+	b, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
+	timer.Stop()
+	stop()
+	body.Close()
+	return b
+}
 
 // Middleware admits each Messages (POST /v1/messages) or Chat Completions
 // (POST …/chat/completions) request through the budget of its model, sends
@@ -161,13 +180,14 @@ func (c *call) run() (*http.Response, error) {
 		}
 	}()
 	for attempt := 1; ; attempt++ {
-		res, r, ticket, err := c.attempt(ctx, attempt, &failures)
+		res, r, ticket, err := c.attempt(ctx, &attempt, &failures)
 		if err != nil {
 			return nil, err
 		}
 		h.hold(ticket, r)
 		now := time.Now()
-		obs, _ := tier.ParseHeaders(c.provider(), res.Header, now) // bad fields are skipped
+		obs, herr := tier.ParseHeaders(c.provider(), res.Header, now) // bad fields are skipped
+		c.distrust(ctx, attempt, &obs, herr, now)
 		// A 429 re-places the calls waiting in line only if the server's
 		// view lowers the budget below the levels they were placed on.
 		var before limiter.Remaining
@@ -179,14 +199,10 @@ func (c *call) run() (*http.Response, error) {
 
 		if res.StatusCode < 300 {
 			h.on = false
-			c.settleOnRead(res, r, ticket)
+			c.settleOnRead(res, r, ticket, attempt)
 			return res, nil
 		}
-		// Refused: Anthropic charged nothing for it (OpenAI counts the
-		// request, but no tokens); the slot is given up all the same.
-		c.giveBack(r)
-		errBody, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
-		res.Body.Close()
+		errBody := readErrorBody(ctx, res.Body)
 		res.Body = io.NopCloser(bytes.NewReader(errBody))
 		apiErr, _ := tier.ParseErrorBody(c.provider(), res.StatusCode, errBody)
 		retryAfter := obs.RetryAfter
@@ -195,6 +211,7 @@ func (c *call) run() (*http.Response, error) {
 		}
 		overloaded := res.StatusCode == 529 || res.StatusCode == http.StatusServiceUnavailable ||
 			apiErr != nil && apiErr.Type == "overloaded_error"
+		c.refused(r, res.StatusCode, overloaded)
 		outcome := aimd.Neutral
 		if overloaded {
 			outcome = aimd.Overload
@@ -202,13 +219,25 @@ func (c *call) run() (*http.Response, error) {
 		k.gate.Release(ticket, outcome)
 		h.on = false
 
-		if fatal := c.fatal(res.StatusCode, apiErr, retryAfter, policy); fatal != nil {
+		// A 429's wait is the longest hold the server asked for: its
+		// retry-after, or the reset of a dimension it refused.
+		rateLimited := res.StatusCode == http.StatusTooManyRequests
+		var fz freezePlan
+		wait := retryAfter
+		if rateLimited {
+			fz = c.planFreeze(&obs, apiErr, retryAfter, now)
+			wait = max(wait, fz.longest)
+		}
+		if fatal := c.fatal(res.StatusCode, apiErr, wait, policy); fatal != nil {
+			if rateLimited && errors.Is(fatal, ErrRetryAfterTooLong) {
+				// The budget learns the refusal, for at most MaxRetryAfter.
+				c.freeze(ctx, attempt, &fz, before, beforeErr, &synced)
+			}
 			e := c.event(Failed, attempt)
 			e.Status, e.Err = res.StatusCode, fatal
 			k.emit(ctx, e)
 			return nil, fatal
 		}
-		rateLimited := res.StatusCode == http.StatusTooManyRequests
 		retryable := retryableStatus(res.StatusCode)
 		if rateLimited {
 			limited++
@@ -226,28 +255,48 @@ func (c *call) run() (*http.Response, error) {
 		}
 		e := c.event(Retried, attempt)
 		e.Status = res.StatusCode
-		var wait time.Duration
-		if res.StatusCode == http.StatusTooManyRequests {
+		var backoff time.Duration
+		if rateLimited {
 			var enforced bool
-			e.Dimension, enforced = c.freeze(ctx, &obs, apiErr, retryAfter, now, before, beforeErr, &synced)
+			e.Dimension, enforced = c.freeze(ctx, attempt, &fz, before, beforeErr, &synced)
 			e.HasDimension = true
 			if !enforced {
-				wait = policy.backoff(limited, retryAfter)
+				backoff = policy.backoff(limited, min(wait, policy.MaxRetryAfter))
 			}
 		} else {
-			wait = policy.backoff(failures, retryAfter)
+			backoff = policy.backoff(failures, retryAfter)
 		}
-		e.Wait = wait
+		e.Wait = backoff
 		k.emit(ctx, e)
-		if err := sleep(ctx, wait); err != nil {
+		if err := sleep(ctx, backoff); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// attempt waits for admission and a concurrency slot, then sends. On error
-// the reservation and the slot are already released.
-func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Response, *limiter.Reservation, aimd.Ticket, error) {
+// distrust drops what the headers say that cannot be right before it
+// touches the budget: a reset that is not in the future (a stale or skewed
+// clock; the bucket is not "full since" anything we can use). Unparsable
+// headers were already left out by the parser. Both are logged at debug.
+func (c *call) distrust(ctx context.Context, attempt int, obs *tier.Observation, herr error, now time.Time) {
+	if herr != nil {
+		c.k.debug(ctx, "ratekeeper: ignored malformed rate-limit headers", c, attempt, slog.String("error", herr.Error()))
+	}
+	for d := range tier.NumDimensions {
+		o := &obs.Dims[d]
+		if o.Present && !o.Reset.IsZero() && !o.Reset.After(now) {
+			c.k.debug(ctx, "ratekeeper: ignored a reset in the past", c, attempt,
+				slog.String("dimension", d.String()), slog.Time("reset", o.Reset))
+			o.Reset = time.Time{}
+		}
+	}
+}
+
+// attempt waits for admission and a concurrency slot, then sends, retrying
+// connection failures; *n is the attempt number, advanced for each of those
+// retries so that events never repeat one. On error the reservation and the
+// slot are already released.
+func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Response, *limiter.Reservation, aimd.Ticket, error) {
 	k := c.k
 	policy := k.retry
 	vec := c.cost.PerDimension()
@@ -272,7 +321,7 @@ func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Respons
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, nil, aimd.Ticket{}, ctxErr
 			}
-			e := c.event(Refused, n)
+			e := c.event(Refused, *n)
 			var le *limiter.LimitError
 			if errors.As(err, &le) {
 				e.Dimension, e.HasDimension = le.Dimension, true
@@ -283,11 +332,11 @@ func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Respons
 		}
 		ticket, err := k.gate.Acquire(ctx)
 		if err != nil {
-			r.Cancel()
+			c.settle(r, nil)
 			return nil, nil, aimd.Ticket{}, err
 		}
 		h.hold(ticket, r)
-		e := c.event(Admitted, n)
+		e := c.event(Admitted, *n)
 		e.Wait, e.Cost = time.Since(start), c.cost
 		k.emit(ctx, e)
 
@@ -302,23 +351,23 @@ func (c *call) attempt(ctx context.Context, n int, failures *int) (*http.Respons
 		}
 		k.gate.Release(ticket, aimd.Neutral)
 		if notSent(err) {
-			r.Cancel()
+			c.settle(r, nil)
 		} else {
 			// It may have reached the server (a timeout or a cancellation
 			// mid-flight usually has): keep the charge.
-			_ = r.Commit(c.cost)
+			c.settle(r, &c.cost)
 		}
 		*failures++
 		if ctx.Err() != nil || *failures >= policy.MaxAttempts {
 			return nil, nil, aimd.Ticket{}, err
 		}
-		e = c.event(Retried, n)
+		e = c.event(Retried, *n)
 		e.Err, e.Wait = err, policy.backoff(*failures, 0)
 		k.emit(ctx, e)
 		if err := sleep(ctx, e.Wait); err != nil {
 			return nil, nil, aimd.Ticket{}, err
 		}
-		n++
+		*n++
 	}
 }
 
@@ -339,7 +388,7 @@ func (h *held) release(c *call) {
 	if h.on {
 		h.on = false
 		c.k.gate.Release(h.ticket, aimd.Neutral)
-		_ = h.r.Commit(c.cost)
+		c.settle(h.r, &c.cost)
 	}
 }
 
@@ -356,6 +405,9 @@ func (c *call) wait(ctx context.Context, vec *[tier.NumDimensions]int64) (*limit
 		c.p.enqueue(vec, 1)
 		r, err := c.p.lim.Wait(ctx, c.cost)
 		c.p.enqueue(vec, -1)
+		if err == nil {
+			c.k.open.Add(1)
+		}
 		if err != nil || c.p.gen.Load() == gen || requeues == maxRequeues || r.Delay() == 0 {
 			return r, err
 		}
@@ -363,8 +415,8 @@ func (c *call) wait(ctx context.Context, vec *[tier.NumDimensions]int64) (*limit
 	}
 }
 
-// giveBack settles a reservation whose slot went unused (the server
-// refused the call, or the call takes a new place in line) by keeping its
+// giveBack settles a reservation whose slot went unused (the call takes a
+// new place in line, or the server refused it with a 429) by keeping its
 // whole charge, not by refunding it. A refund adds the cost to the current
 // level, but while calls wait in line that level is a debt, and the units
 // come back without the capacity bound the server's bucket applies: they
@@ -373,7 +425,42 @@ func (c *call) wait(ctx context.Context, vec *[tier.NumDimensions]int64) (*limit
 // same instant as one already placed, and the server refused one of the
 // two. Keeping the charge errs the safe way: the header sync only lowers
 // levels, so the unused slot is lost once.
-func (c *call) giveBack(r *limiter.Reservation) { _ = r.Commit(c.cost) }
+func (c *call) giveBack(r *limiter.Reservation) { c.settle(r, &c.cost) }
+
+// refused settles the reservation of an attempt the server answered with
+// an error status, at what the server kept of it:
+//
+//   - 429: the whole charge stays (giveBack), though Anthropic charged
+//     nothing: the safe side while calls wait in line.
+//   - An overload (529, 503, overloaded_error) is decided before admission:
+//     nothing was charged and everything is refunded — except, for OpenAI,
+//     the request, since OpenAI counts unsuccessful requests.
+//   - Any other status (4xx, 5xx) came from a server that may have admitted
+//     the call and counted its input, but generated nothing: the request
+//     and the input stay charged, the output reservation is refunded.
+func (c *call) refused(r *limiter.Reservation, status int, overloaded bool) {
+	switch {
+	case status == http.StatusTooManyRequests:
+		c.giveBack(r)
+	case overloaded && c.rt == anthropicMessages:
+		c.settle(r, nil)
+	case overloaded:
+		c.settle(r, &limiter.Cost{Requests: c.cost.Requests})
+	default:
+		c.settle(r, &limiter.Cost{Requests: c.cost.Requests, InputTokens: c.cost.InputTokens})
+	}
+}
+
+// settle commits r at used, or cancels it (a refund) when used is nil. Every
+// reservation the call takes is settled here, exactly once.
+func (c *call) settle(r *limiter.Reservation, used *limiter.Cost) {
+	if used == nil {
+		r.Cancel()
+	} else {
+		_ = r.Commit(*used) // used is bounded: it cannot be invalid
+	}
+	c.k.open.Add(-1)
+}
 
 // send calls the rest of the chain. A nil response without an error is a
 // broken chain, reported as an error; a response with nil Header or Body
@@ -411,9 +498,12 @@ func notSent(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// fatal returns the *Error for refusals that no retry fixes, or nil.
-func (c *call) fatal(status int, apiErr *tier.APIError, retryAfter time.Duration, policy RetryPolicy) error {
-	e := &Error{Status: status, API: apiErr, RetryAfter: retryAfter}
+// fatal returns the *Error for refusals that no retry fixes, or nil. wait is
+// the longest the server asked to wait (retry-after, "try again in", or for
+// a 429 the reset of a refused dimension): beyond policy.MaxRetryAfter the
+// call fails.
+func (c *call) fatal(status int, apiErr *tier.APIError, wait time.Duration, policy RetryPolicy) error {
+	e := &Error{Status: status, API: apiErr, RetryAfter: wait}
 	switch {
 	case apiErr != nil && apiErr.SpendLimit:
 		e.Err = ErrSpendLimit
@@ -421,7 +511,7 @@ func (c *call) fatal(status int, apiErr *tier.APIError, retryAfter time.Duration
 		e.Err = ErrQuotaExhausted
 	case apiErr != nil && apiErr.TooLarge:
 		e.Err = ErrRequestTooLarge
-	case retryableStatus(status) && retryAfter > policy.MaxRetryAfter:
+	case retryableStatus(status) && wait > policy.MaxRetryAfter:
 		e.Err = ErrRetryAfterTooLong
 	default:
 		return nil
@@ -432,27 +522,67 @@ func (c *call) fatal(status int, apiErr *tier.APIError, retryAfter time.Duration
 // need is the call's cost in dimension d.
 func (c *call) need(d tier.Dimension) int64 { return c.cost.PerDimension()[d] }
 
-// freeze imposes a 429 on the budget: each dimension the headers show
-// short of this call's need (or the one the message names, else RPM) may
-// not admit the call again before the retry-after (or the dimension's
-// reset). It returns the first dimension frozen, and whether the budget now
-// makes the retry wait (false when no frozen dimension is limited by the
-// budget, or the store failed: the caller must wait itself).
-func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.APIError, retryAfter time.Duration, now time.Time,
-	before limiter.Remaining, beforeErr error, synced *[tier.NumDimensions]limiter.ClampTarget) (dim tier.Dimension, enforced bool) {
-	var frozen []tier.Dimension
+// minimalNeed is the least the call can cost in dimension d: its need, with
+// the input estimate taken without its safety margin.
+func (c *call) minimalNeed(d tier.Dimension) int64 {
+	least := c.cost
+	least.InputTokens = min(least.InputTokens, c.est.PointTokens)
+	return least.PerDimension()[d]
+}
+
+// freezePlan is what a 429 asks of the budget: the dimensions to freeze
+// and, per dimension, how long nothing may refill (unbounded, as the
+// server said it; freeze bounds it).
+type freezePlan struct {
+	frozen  []tier.Dimension
+	hold    [tier.NumDimensions]time.Duration
+	longest time.Duration
+}
+
+// planFreeze reads a 429: each dimension the headers show short of this
+// call's need (or the one the message names, else RPM) may not admit the
+// call again before the retry-after, or the dimension's reset when the
+// server sent no retry-after or the call is larger than the bucket (it
+// needs the server's bucket full). The holds are what the server asked,
+// unbounded: the caller compares the longest with MaxRetryAfter.
+func (c *call) planFreeze(obs *tier.Observation, apiErr *tier.APIError, retryAfter time.Duration, now time.Time) freezePlan {
+	var fz freezePlan
 	for d := range tier.NumDimensions {
 		o := obs.Dims[d]
 		if o.Present && o.Remaining >= 0 && o.Remaining < c.need(d) {
-			frozen = append(frozen, d)
+			fz.frozen = append(fz.frozen, d)
 		}
 	}
-	if len(frozen) == 0 && apiErr != nil && apiErr.HasDimension {
-		frozen = append(frozen, apiErr.Dimension)
+	if len(fz.frozen) == 0 && apiErr != nil && apiErr.HasDimension {
+		fz.frozen = append(fz.frozen, apiErr.Dimension)
 	}
-	if len(frozen) == 0 {
-		frozen = append(frozen, tier.RPM)
+	if len(fz.frozen) == 0 {
+		fz.frozen = append(fz.frozen, tier.RPM)
 	}
+	capacity := c.p.lim.Budget()
+	for _, d := range fz.frozen {
+		hold := retryAfter
+		reset := obs.Dims[d].Reset // in the future, or zero (distrust)
+		if hold == 0 && reset.IsZero() {
+			hold = c.k.retry.BaseBackoff
+		}
+		if !reset.IsZero() && (hold == 0 || float64(c.need(d)) > capacity.Capacity(d)) {
+			hold = max(hold, reset.Sub(now))
+		}
+		fz.hold[d] = hold
+		fz.longest = max(fz.longest, hold)
+	}
+	return fz
+}
+
+// freeze imposes a 429 on the budget as fz says, each hold bounded by
+// RetryPolicy.MaxRetryAfter: after it, exactly this call's need (at most a
+// full bucket) is back, so the retry fits then. It returns the first
+// dimension frozen, and whether the budget now makes the retry wait (false
+// when no frozen dimension is limited by the budget, or the store failed:
+// the caller must wait itself).
+func (c *call) freeze(ctx context.Context, attempt int, fz *freezePlan, before limiter.Remaining, beforeErr error,
+	synced *[tier.NumDimensions]limiter.ClampTarget) (dim tier.Dimension, enforced bool) {
 	capacity := c.p.lim.Budget()
 	// Did the server's view (the sync of this response, then this freeze)
 	// lower any level the calls in line were placed on? If the levels
@@ -462,21 +592,11 @@ func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.A
 		lowers = lowers || synced[d].Set && before.Buckets[d].Capacity > 0 && before.Buckets[d].Level > float64(synced[d].Remaining)
 	}
 	var clamps [tier.NumDimensions]limiter.ClampTarget
-	for _, d := range frozen {
+	for _, d := range fz.frozen {
 		enforced = enforced || capacity.Limit(d) > 0
-		hold := retryAfter
-		reset := obs.Dims[d].Reset
-		if hold == 0 && !reset.After(now) {
-			hold = c.k.retry.BaseBackoff
-		}
-		// A call larger than the bucket needs the server's bucket full:
-		// wait for its reset, when it is full again.
-		if reset.After(now) && (hold == 0 || float64(c.need(d)) > capacity.Capacity(d)) {
-			hold = max(hold, reset.Sub(now))
-		}
-		// After hold, exactly this call's need (at most a full bucket) is
-		// back: the retry fits then. Calls already waiting take new places
-		// behind it (gen) if this lowered a level they were placed on.
+		hold := min(fz.hold[d], c.k.retry.MaxRetryAfter)
+		// Calls already waiting take new places behind this one (gen) if
+		// this lowered a level they were placed on.
 		need := min(c.need(d), int64(capacity.Capacity(d)))
 		clamps[d] = limiter.ClampTarget{Set: true, Remaining: need, Hold: hold}
 		regain := float64(capacity.Limit(d)) * float64(hold) / float64(d.Period())
@@ -488,8 +608,8 @@ func (c *call) freeze(ctx context.Context, obs *tier.Observation, apiErr *tier.A
 	if lowers {
 		c.p.gen.Add(1)
 	}
-	c.shrinkBurst(ctx)
-	return frozen[0], enforced
+	c.shrinkBurst(ctx, attempt)
+	return fz.frozen[0], enforced
 }
 
 // sync imposes the server's view from one response's headers: lower each
@@ -508,6 +628,16 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) [ti
 		conf := c.p.configured.Limit(d)
 		c.p.mu.Unlock()
 		if c.k.strict && conf > 0 && o.Limit > conf {
+			continue
+		}
+		// A limit this very call could not fit in is not the server's:
+		// it would make every later call like it impossible, and no
+		// response would come to correct it.
+		if floor := c.minimalNeed(d); o.Limit < floor {
+			e := c.event(Bounded, attempt)
+			e.Dimension, e.HasDimension, e.Limit = d, true, o.Limit
+			e.Err = fmt.Errorf("%w: a %v limit of %d, below the %d this call needs: ignored", ErrImplausible, d, o.Limit, floor)
+			c.k.emit(ctx, e)
 			continue
 		}
 		v := o.Limit
@@ -588,7 +718,7 @@ func (c *call) learnBurst(obs *tier.Observation, b tier.Budget) (time.Duration, 
 // bound the server's capacity from above (whole-second resets, rounded
 // counts), so each 429 shrinks the learned burst by a quarter until the
 // server stops refusing. Under full-minute enforcement it does nothing.
-func (c *call) shrinkBurst(ctx context.Context) {
+func (c *call) shrinkBurst(ctx context.Context, attempt int) {
 	p := c.p
 	b := p.lim.Budget()
 	p.mu.Lock()
@@ -602,7 +732,7 @@ func (c *call) shrinkBurst(ctx context.Context) {
 	if ok {
 		b.Burst = burst
 		if p.lim.SetBudget(b) == nil {
-			e := c.event(Synced, 0)
+			e := c.event(Synced, attempt)
 			e.Burst = burst
 			c.k.emit(ctx, e)
 		}
@@ -635,7 +765,7 @@ func (p *pool) burstFor(b tier.Budget) (time.Duration, bool) {
 // settleOnRead wraps a successful response's body so that the reservation
 // settles at the reported usage, the estimator learns, and the concurrency
 // slot is released, once the body has been read or closed.
-func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket aimd.Ticket) {
+func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket aimd.Ticket, attempt int) {
 	kind := usage.AnthropicJSON
 	stream := strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream")
 	switch {
@@ -646,45 +776,70 @@ func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket a
 	case c.rt == openAIChat:
 		kind = usage.OpenAIJSON
 	}
+	ctx := context.WithoutCancel(c.req.Context())
 	res.Body = usage.NewReader(res.Body, kind, func(u usage.Usage, _ error) {
-		// Reported counts are trusted up to the largest possible limit: a
-		// garbage figure must not put the budget into a debt of years.
-		u.InputTokens, u.OutputTokens = min(u.InputTokens, tier.MaxLimit), min(u.OutputTokens, tier.MaxLimit)
-		u.CacheCreationInputTokens, u.CacheReadInputTokens = min(u.CacheCreationInputTokens, tier.MaxLimit), min(u.CacheReadInputTokens, tier.MaxLimit)
-		used := c.cost
+		used, whole, implausible := c.used(u)
+		c.settle(r, &used)
 		if u.Input {
-			used.InputTokens = u.InputTokens
-			if c.rt == anthropicMessages {
-				used.InputTokens += u.CacheCreationInputTokens
-				if c.p.cacheReads {
-					used.InputTokens += u.CacheReadInputTokens
-				}
-			}
-		}
-		if u.Final {
-			used.OutputTokens = u.OutputTokens
-		} else {
-			used.OutputTokens = max(used.OutputTokens, u.OutputTokens)
-		}
-		_ = r.Commit(used)
-		if u.Input {
-			whole := u.InputTokens
-			if c.rt == anthropicMessages {
-				whole += u.CacheCreationInputTokens + u.CacheReadInputTokens
-			}
 			out := int64(-1)
 			if u.Final {
 				out = u.OutputTokens
 			}
-			c.k.est.Observe(c.est, whole, out)
+			c.k.est.Observe(c.est, whole, out) // ignores what cannot be true
 		}
 		outcome := aimd.Success
 		if u.ErrorType == "overloaded_error" {
 			outcome = aimd.Overload
 		}
 		c.k.gate.Release(ticket, outcome)
-		e := c.event(Settled, 0)
+		if implausible != nil {
+			e := c.event(Bounded, attempt)
+			e.Cost, e.Err = used, implausible
+			c.k.emit(ctx, e)
+		}
+		e := c.event(Settled, attempt)
 		e.Cost = used
-		c.k.emit(context.Background(), e)
+		c.k.emit(ctx, e)
 	})
+}
+
+// used is what a response's usage says the call cost, as the budget counts
+// it, with the whole input the server counted (for the estimator). A
+// figure above what the request could have cost (input beyond the model's
+// context window, output beyond max_tokens × n) is charged at that bound
+// instead, and reported in the error.
+func (c *call) used(u usage.Usage) (used limiter.Cost, whole int64, implausible error) {
+	// Each count is at most MaxLimit (2^40), so sums cannot overflow.
+	in, out := min(u.InputTokens, tier.MaxLimit), min(u.OutputTokens, tier.MaxLimit)
+	created, read := min(u.CacheCreationInputTokens, tier.MaxLimit), min(u.CacheReadInputTokens, tier.MaxLimit)
+	used = c.cost
+	if u.Input {
+		used.InputTokens = in
+		whole = in
+		if c.rt == anthropicMessages {
+			used.InputTokens += created
+			if c.p.cacheReads {
+				used.InputTokens += read
+			}
+			whole += created + read
+		}
+	}
+	if u.Final {
+		used.OutputTokens = out
+	} else {
+		used.OutputTokens = max(used.OutputTokens, out)
+	}
+	inOK, outOK := c.est.Plausible(whole, used.OutputTokens)
+	if !inOK {
+		used.InputTokens = min(used.InputTokens, c.est.MaxInputTokens)
+		implausible = fmt.Errorf("%w: %d input tokens reported for a request of at most %d (charged at the bound, not learned)",
+			ErrImplausible, whole, c.est.MaxInputTokens)
+	}
+	if !outOK {
+		e := fmt.Errorf("%w: %d output tokens reported for a request of at most %d (charged at the bound, not learned)",
+			ErrImplausible, used.OutputTokens, c.est.MaxOutputTokens)
+		used.OutputTokens = c.est.MaxOutputTokens
+		implausible = errors.Join(implausible, e)
+	}
+	return used, whole, implausible
 }

@@ -13,14 +13,21 @@ import (
 // concurrency slot like a new call.
 //
 //   - 429 (our quota): the refused dimension is frozen until the server's
-//     retry-after or reset; the retry waits for it in line. A retry-after
-//     beyond MaxRetryAfter, a spend limit or an exhausted quota fail at once
-//     with an *Error.
+//     retry-after or reset; the retry waits for it in line. A wait beyond
+//     MaxRetryAfter (a retry-after, a "try again in", or a reset), a spend
+//     limit or an exhausted quota fail at once with an *Error; the budget is
+//     frozen for MaxRetryAfter at most.
 //   - 529, 503 and other 5xx, 408, 409, and connection errors (the service):
 //     exponential backoff with full jitter — a random delay in [0,
-//     min(MaxBackoff, BaseBackoff·2ⁿ)], at least the server's retry-after —
-//     without charging the budget; overload also shrinks the concurrency
-//     bound.
+//     min(MaxBackoff, BaseBackoff·2ⁿ)], at least the server's retry-after;
+//     overload also shrinks the concurrency bound.
+//
+// What a refused attempt leaves charged follows what the server took: an
+// overload (529, 503) is decided before admission and a connection that
+// was never made reached nobody, so both are refunded whole (OpenAI keeps
+// the request: it counts unsuccessful ones); another 4xx or 5xx keeps the
+// request and its input estimate but not the output reservation; a
+// connection cut after sending, and a 429, keep the whole charge.
 type RetryPolicy struct {
 	// MaxAttempts bounds the attempts of one call that meet an overload,
 	// another retryable server error or a connection error, retries
@@ -35,8 +42,10 @@ type RetryPolicy struct {
 	MaxRateLimited int
 	// BaseBackoff and MaxBackoff shape the backoff after an overload.
 	BaseBackoff, MaxBackoff time.Duration
-	// MaxRetryAfter is the longest retry-after the Keeper waits for; a
-	// longer one (a quota measured in hours) fails the call at once.
+	// MaxRetryAfter is the longest the Keeper waits because the server
+	// said so (retry-after, "try again in", a refused dimension's reset); a
+	// longer wait (a quota measured in hours, or a garbage header) fails
+	// the call at once, and no budget is frozen for longer than this.
 	MaxRetryAfter time.Duration
 }
 
