@@ -11,14 +11,17 @@ import (
 
 var (
 	// ErrLimited is matched by a *LimitError when a call does not fit the
-	// budget now (Allow) or within the caller's deadline (Wait). Waiting
+	// budget now (Allow), within the caller's deadline (Wait), or within
+	// Forever (Reserve and Wait, after a Clamp or a settlement put a bucket
+	// so deep in debt that its wait is beyond 292 years). Waiting
 	// LimitError.RetryAfter would help.
 	ErrLimited = errors.New("rate limited")
 	// ErrTooLarge is matched by a *LimitError when a call is larger than a
 	// bucket's capacity: it can never be admitted, however long it waits.
 	ErrTooLarge = errors.New("request too large for the budget")
-	// ErrInvalidCost is matched by errors about a Cost with negative
-	// fields.
+	// ErrInvalidCost is matched by errors about a Cost with a field outside
+	// [0, 2^50] (negative, or beyond anything a budget can hold: tier.MaxLimit
+	// is 2^40) or an unknown Priority.
 	ErrInvalidCost = errors.New("invalid cost")
 )
 

@@ -194,7 +194,8 @@ func (l *Limiter) Allow(ctx context.Context, c Cost) (*Reservation, error) {
 // Reserve takes c's place in line and returns at once. The reservation's
 // Delay says when the call may act; the caller must wait that long, or
 // Cancel. Reserve fails only for a cost that can never fit (ErrTooLarge),
-// an invalid cost, or a store error.
+// a wait beyond Forever (ErrLimited: a bucket clamped or settled into a
+// debt of centuries), an invalid cost (ErrInvalidCost), or a store error.
 func (l *Limiter) Reserve(ctx context.Context, c Cost) (*Reservation, error) {
 	return l.reserve(ctx, c, Forever)
 }

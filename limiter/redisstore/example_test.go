@@ -38,9 +38,11 @@ func Example() {
 	budget := tier.Budget{RPM: 2, ITPM: 30000, OTPM: 8000}
 	var replicas [2]*limiter.Limiter
 	for i := range replicas {
-		// The share each replica may use alone if Redis fails. With
-		// share 1 this example prints the same even without Redis.
-		store, err := redisstore.New(rdb, redisstore.WithFallbackShare(1))
+		// The share of the budget each replica may use alone while Redis
+		// is unreachable: 1/replicas keeps their sum within the budget.
+		// (Without Redis each replica would answer from its own share, and
+		// this example would print other lines.)
+		store, err := redisstore.New(rdb, redisstore.WithFallbackShare(0.5))
 		if err != nil {
 			fmt.Println(err)
 			return
