@@ -7,6 +7,13 @@
 // the test is skipped with a message — except under CI=true, where a
 // missing Redis fails the test. Fault tests start servers of their own with
 // Start, which they can kill and restart.
+//
+// Cluster tests use the Redis Cluster whose nodes REDIS_CLUSTER_ADDRS lists
+// (comma-separated host:port) or, when it is empty, a private cluster of
+// three masters and three replicas started once per test process if
+// redis-server and redis-cli are on PATH; the same skip-or-fail rule
+// applies. Failover tests start clusters of their own with StartCluster,
+// whose nodes they can kill and restart.
 package redistest
 
 import (
@@ -54,11 +61,7 @@ func Options(t testing.TB) *redis.Options {
 	t.Helper()
 	shared.once.Do(find)
 	if shared.opt == nil {
-		msg := fmt.Sprintf("redistest: no Redis server: %v (set REDIS_URL or install redis-server)", shared.err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		skipOrFail(t, fmt.Sprintf("redistest: no Redis server: %v (set REDIS_URL or install redis-server)", shared.err))
 	}
 	o := *shared.opt
 	return &o
@@ -96,11 +99,14 @@ func Prefix(t testing.TB) string {
 	return p
 }
 
-// Stop stops the private server if one was started. Call it from TestMain
-// after m.Run.
+// Stop stops the private server and the private cluster if they were
+// started. Call it from TestMain after m.Run.
 func Stop() {
 	if shared.srv != nil {
 		shared.srv.Kill()
+	}
+	if sharedCluster.c != nil {
+		sharedCluster.c.Stop()
 	}
 }
 
@@ -138,27 +144,26 @@ func ping(opt *redis.Options) error {
 // Server is a private redis-server process without persistence.
 type Server struct {
 	port int
+	args []string   // after the port, bind and persistence flags
 	mu   sync.Mutex // guards cmd
 	cmd  *exec.Cmd
 }
 
 // Start starts a private redis-server on a free port and kills it when t
 // ends. It skips t (fails it under CI=true) when redis-server cannot run.
-func Start(t testing.TB) *Server {
+// args are passed to redis-server after the defaults (port, bind, no
+// persistence), and again on every Restart: "--maxmemory", "1mb", say.
+func Start(t testing.TB, args ...string) *Server {
 	t.Helper()
-	s, err := start()
+	s, err := start(args...)
 	if err != nil {
-		msg := fmt.Sprintf("redistest: cannot start redis-server: %v", err)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		skipOrFail(t, fmt.Sprintf("redistest: cannot start redis-server: %v", err))
 	}
 	t.Cleanup(s.Kill)
 	return s
 }
 
-func start() (*Server, error) {
+func start(args ...string) (*Server, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, err
 	}
@@ -168,7 +173,7 @@ func start() (*Server, error) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &Server{port: port}
+	s := &Server{port: port, args: args}
 	if err := s.Restart(); err != nil {
 		return nil, err
 	}
@@ -199,8 +204,9 @@ func (s *Server) Restart() error {
 	if s.cmd != nil {
 		return nil
 	}
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no"}, s.args...)
+	cmd := exec.Command("redis-server", args...)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

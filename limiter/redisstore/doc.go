@@ -59,6 +59,63 @@
 // on top of what the shared budget already allowed (the fallback starts
 // full), and the shared budget starts over if Redis lost its data.
 //
+// # When a budget's key vanishes
+//
+// Redis can lose a budget's hash: FLUSHALL or FLUSHDB; eviction under
+// maxmemory (an allkeys policy, and a volatile one too, since the hash has
+// a TTL); a restart of a server without persistence; a failover to a
+// replica that had not yet received the master's last writes (replication
+// is asynchronous). The next call finds no key and starts a fresh, full
+// budget, so the overshoot is bounded: each loss admits at most one
+// capacity of each bucket beyond the budget, what a cold start admits, and
+// no more. The Keeper ends it with the first responses: their rate-limit
+// headers carry the server's remaining counts, which did not forget, and
+// clamp the fresh budget down to them. (A test drains a budget, makes its
+// key vanish each of the first three ways, and counts: exactly one capacity
+// more at the same instant, and nothing more after a clamp to the server's
+// count.)
+//
+// # Redis Cluster
+//
+// A budget is one key whose hash tag puts it in one slot, so each call runs
+// on the master that owns the slot and budgets spread over the masters.
+// Tests run the conformance suite, the differential test and the
+// multi-process test through a *redis.ClusterClient on a real cluster
+// (three masters, three replicas) with budgets on several masters, and kill
+// a master in the middle of a run: its replica takes over, every replica
+// stays within its fallback share meanwhile and returns to shared mode, and
+// no window admits more than the budget plus the fallback shares in use.
+//
+// While a master is down, and until its replica takes over (the cluster's
+// cluster-node-timeout plus an election of about a second), calls on its
+// budgets fail and the Store degrades, as for any Redis failure. Three
+// things to know:
+//
+//   - go-redis's ClusterClient sends a slot's commands to the master it
+//     last learned until it reloads the cluster's layout: on a MOVED reply,
+//     or every ClusterStateReloadInterval (a minute by default since go-redis
+//     v9.22). A dead master sends no MOVED, so a Store can stay degraded for
+//     up to that minute after the replica took over. Set
+//     ClusterStateReloadInterval to a second or so (below).
+//   - With cluster-require-full-coverage yes (Redis's default), every node
+//     refuses commands (CLUSTERDOWN) from the moment the master is marked
+//     failed until its replica takes over, so budgets on the other masters
+//     fail for that second too.
+//   - A Store has one mode for all its budgets: a failure on one budget
+//     degrades it for every budget, and the next probe that succeeds,
+//     whichever budget it is for, returns it to shared mode, until a call to
+//     the dead master degrades it again. Each budget's fallback keeps its
+//     state across these switches, so switching often adds nothing beyond
+//     the fallback share.
+//
+// A cluster client for a Store:
+//
+//	rdb := redis.NewClusterClient(&redis.ClusterOptions{
+//		Addrs:                      addrs,
+//		ContextTimeoutEnabled:      true,
+//		ClusterStateReloadInterval: time.Second,
+//	})
+//
 // A request larger than a fallback share's capacity is refused as too large
 // while degraded. Snapshot and Limiter.Remaining report the fallback's
 // levels while degraded.

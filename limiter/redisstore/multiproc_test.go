@@ -29,17 +29,20 @@ import (
 var sharedBudget = tier.Budget{RPM: 120, ITPM: 30000, OTPM: 9000}
 
 const (
-	helperEnv      = "RATEKEEPER_REDISSTORE_HELPER"
-	helperKeyEnv   = "RATEKEEPER_REDISSTORE_KEY"
-	helperUntilEnv = "RATEKEEPER_REDISSTORE_UNTIL"
-	helperStartEnv = "RATEKEEPER_REDISSTORE_START"
-	processes      = 4
-	goroutines     = 4
+	helperEnv        = "RATEKEEPER_REDISSTORE_HELPER"
+	helperKeyEnv     = "RATEKEEPER_REDISSTORE_KEY" // comma-separated
+	helperUntilEnv   = "RATEKEEPER_REDISSTORE_UNTIL"
+	helperStartEnv   = "RATEKEEPER_REDISSTORE_START"
+	helperClusterEnv = "RATEKEEPER_REDISSTORE_CLUSTER"
+	processes        = 4
+	goroutines       = 4
 )
 
-// admission is one admitted call: when it acted (µs of Redis TIME: the
-// decision's instant plus its delay) and what it used.
+// admission is one admitted call: which budget it drew on (an index into
+// the keys), when it acted (µs of Redis TIME: the decision's instant plus
+// its delay) and what it used.
 type admission struct {
+	key                   int
 	at                    int64
 	requests, input, used int64
 }
@@ -51,14 +54,24 @@ func TestMultiProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test in -short mode")
 	}
+	t.Parallel()
 	opt := redistest.Options(t)
 	key := redisstore.Key(redistest.Prefix(t), "sk-test-multiprocess", "shared")
+	all := runProcesses(t, []string{key}, "REDIS_URL="+urlOf(opt))
+	checkLedger(t, all[0])
+}
+
+// runProcesses runs the processes of a multi-process test, with env added
+// to theirs, on the budgets under keys (each goroutine of a process draws
+// on one of them, in turn), and returns the admissions of each budget
+// sorted by instant.
+func runProcesses(t *testing.T, keys []string, env ...string) [][]admission {
 	// The processes start together, once all of them are up, and run 2.5 s.
 	start := time.Now().Add(2 * time.Second)
 	until := start.Add(2500 * time.Millisecond)
 	var (
 		mu   sync.Mutex
-		all  []admission
+		all  = make([][]admission, len(keys))
 		errs []error
 		wg   sync.WaitGroup
 	)
@@ -67,9 +80,10 @@ func TestMultiProcess(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-			cmd.Env = append(os.Environ(), helperEnv+"=1", helperKeyEnv+"="+key,
+			cmd.Env = append(os.Environ(), helperEnv+"=1", helperKeyEnv+"="+strings.Join(keys, ","),
 				helperStartEnv+"="+strconv.FormatInt(start.UnixNano(), 10),
-				helperUntilEnv+"="+strconv.FormatInt(until.UnixNano(), 10), "REDIS_URL="+urlOf(opt))
+				helperUntilEnv+"="+strconv.FormatInt(until.UnixNano(), 10))
+			cmd.Env = append(cmd.Env, env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			out, err := cmd.Output()
@@ -77,7 +91,7 @@ func TestMultiProcess(t *testing.T) {
 			sc := bufio.NewScanner(bytes.NewReader(out))
 			for sc.Scan() {
 				var a admission
-				if _, perr := fmt.Sscanf(sc.Text(), "ADMIT %d %d %d %d", &a.at, &a.requests, &a.input, &a.used); perr == nil {
+				if _, perr := fmt.Sscanf(sc.Text(), "ADMIT %d %d %d %d %d", &a.key, &a.at, &a.requests, &a.input, &a.used); perr == nil && a.key >= 0 && a.key < len(keys) {
 					got = append(got, a)
 				}
 			}
@@ -89,14 +103,29 @@ func TestMultiProcess(t *testing.T) {
 			if len(got) == 0 {
 				errs = append(errs, fmt.Errorf("process %d admitted nothing\n%s%s", p, out, stderr.Bytes()))
 			}
-			all = append(all, got...)
+			for _, a := range got {
+				all[a.key] = append(all[a.key], a)
+			}
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(all, func(a, b admission) int { return int(a.at - b.at) })
+	for k := range all {
+		if len(all[k]) == 0 {
+			t.Fatalf("nothing admitted on budget %d", k)
+		}
+		slices.SortFunc(all[k], func(a, b admission) int { return int(a.at - b.at) })
+	}
+	return all
+}
+
+// checkLedger checks that the admissions of one budget, sorted by instant,
+// exhausted the budget and never exceeded it in any window: at most
+// capacity + rate × window per dimension.
+func checkLedger(t *testing.T, all []admission) {
+	t.Helper()
 	var total int64
 	for _, a := range all {
 		total += a.requests
@@ -178,10 +207,17 @@ func TestHelperProcess(t *testing.T) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, ns))
 	defer cancel()
-	key := os.Getenv(helperKeyEnv)
-	opt := redistest.Options(t)
-	opt.PoolSize = goroutines
-	rdb := redis.NewClient(opt)
+	keys := strings.Split(os.Getenv(helperKeyEnv), ",")
+	var rdb redis.UniversalClient
+	if os.Getenv(helperClusterEnv) == "1" {
+		opt := redistest.ClusterOptions(t)
+		opt.PoolSize = goroutines
+		rdb = redis.NewClusterClient(opt)
+	} else {
+		opt := redistest.Options(t)
+		opt.PoolSize = goroutines
+		rdb = redis.NewClient(opt)
+	}
 	defer rdb.Close()
 	store, err := redisstore.New(rdb, redisstore.WithTimeout(time.Second))
 	if err != nil {
@@ -199,7 +235,8 @@ func TestHelperProcess(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			rec := &recorder{Store: store}
-			lim, err := limiter.New(sharedBudget, limiter.WithStore(rec, key))
+			k := g % len(keys)
+			lim, err := limiter.New(sharedBudget, limiter.WithStore(rec, keys[k]))
 			if err != nil {
 				t.Error(err)
 				return
@@ -221,13 +258,15 @@ func TestHelperProcess(t *testing.T) {
 					return
 				}
 				mu.Lock()
-				fmt.Fprintf(out, "ADMIT %d %d %d %d\n", rec.at, c.Requests, c.InputTokens, used)
+				fmt.Fprintf(out, "ADMIT %d %d %d %d %d\n", k, rec.at, c.Requests, c.InputTokens, used)
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	if strings.Contains(key, "sk-test") {
-		t.Error("the key holds the API key in clear")
+	for _, key := range keys {
+		if strings.Contains(key, "sk-test") {
+			t.Error("the key holds the API key in clear")
+		}
 	}
 }

@@ -309,7 +309,7 @@ type pending struct {
 	mem, red limiter.Undo
 }
 
-func differential(t *testing.T, rdb *redis.Client, key string, seed uint64) {
+func differential(t *testing.T, rdb redis.Scripter, key string, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 42))
 	clock := storetest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	mem := limiter.NewMemoryStore(limiter.WithClock(clock.Now))
