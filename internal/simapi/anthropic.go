@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/ratekeeper/ratekeeper/internal/simtok"
 )
 
 // messagesRequest is what the server needs from a Messages request.
@@ -102,7 +100,7 @@ func (s *Server) readAnthropic(w http.ResponseWriter, r *http.Request, reqID str
 		fail(key, "", http.StatusNotFound, "not_found_error", "model: "+req.Model)
 		return
 	}
-	input, err = simtok.CountAnthropicRequest(body)
+	input, err = s.InputTokens(Anthropic, body)
 	if err != nil {
 		s.setRateHeaders(w.Header(), key, cl)
 		fail(key, cl.Name, http.StatusBadRequest, "invalid_request_error", err.Error())
@@ -142,7 +140,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.ledger.outcome(key, cl.Name, Admitted)
-	n := s.outputTokens(r, body, req.MaxTokens)
+	n := s.OutputTokens(r.Header, body, req.MaxTokens)
 	stop := "end_turn"
 	if n == req.MaxTokens {
 		stop = "max_tokens"

@@ -19,10 +19,7 @@ type bucket struct {
 // newBucket returns a full bucket for limit per minute, holding limit*burst/1m (burst 0
 // means a full minute), at least 1.
 func newBucket(limit int64, burst time.Duration, now time.Time) bucket {
-	c := float64(limit)
-	if burst > 0 && burst < time.Minute {
-		c = max(1, c*burst.Seconds()/60)
-	}
+	c := capacity(limit, burst)
 	return bucket{limit: float64(limit), capacity: c, level: c, last: now}
 }
 

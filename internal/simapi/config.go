@@ -134,6 +134,13 @@ type Config struct {
 	// CountTokensRPM limits POST /v1/messages/count_tokens per key, independently of the
 	// Messages limits. Zero means unlimited.
 	CountTokensRPM int64
+
+	// TextCounter counts the tokens of the text in requests (prompts, roles, tool
+	// definitions, documents) on every route; images and PDFs are priced as before. Nil
+	// means simtok.CountText. Give another vocabulary (a BPE encoding, say) to measure a
+	// client whose estimator counts differently from the server. It must be
+	// deterministic and safe for concurrent use.
+	TextCounter func(text string) int64
 }
 
 // DefaultClasses returns the default class table: Anthropic 3.x/4.x classes at Tier 1

@@ -22,7 +22,8 @@
 // Each (API key, class) has token buckets refilled continuously at the per-minute limit:
 // RPM, ITPM and OTPM for Anthropic classes, RPM and TPM for OpenAI classes. Config.Burst
 // shrinks their capacity below a full minute (sub-minute enforcement). Input tokens are
-// counted by package simtok, deliberately not the client's estimator, and charged at
+// counted by package simtok, deliberately not the client's estimator (Config.TextCounter
+// swaps in another vocabulary for the text, a BPE encoding say), and charged at
 // admission. Output is charged per Config.OutputPolicy: reserved as max_tokens and settled
 // at the end (2025 docs), or charged as produced (2026 docs). A request is admitted only if
 // every bucket can take it; refusals charge nothing. Output lengths are drawn
@@ -48,7 +49,11 @@
 // testing/synctest bubble, use Transport in an http.Client), point the official SDK at it
 // with its base-URL option, and read the Ledger: outcome counts per key and class, and
 // MaxWindowUsage, the exact maximum usage in any sliding window, which is how a test
-// proves that a client never exceeded a limit. Close ends everything the server started.
+// proves that a client never exceeded a limit. Server.MinimumTime is the theoretical
+// minimum of what a key used, from the server's own bucket sizes (Server.Buckets) and
+// overload windows: benchmarks divide it by wall time. Server.InputTokens and
+// Server.OutputTokens say what the server charges and generates for a request, for a
+// benchmark's oracle. Close ends everything the server started.
 //
 // The server reads time only from time.Now and waits only on timers.
 package simapi

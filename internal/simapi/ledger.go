@@ -212,7 +212,9 @@ func (l *Ledger) Charges() []Charge {
 // limits, full at the start, could have let through what key used of class:
 // each bucket must regain what was charged beyond its capacity. It is the
 // "theoretical minimum" that benchmarks compare wall time with; zero when
-// every charge fits a full bucket.
+// every charge fits a full bucket. It assumes full-minute buckets and a
+// server that is always up: under sub-minute enforcement or overload
+// windows use MinimumTimeFor, or Server.MinimumTime, which knows both.
 func (l *Ledger) MinimumTime(key, class string, limits map[Dimension]int64) time.Duration {
 	var floor time.Duration
 	for d, limit := range limits {

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"github.com/ratekeeper/ratekeeper/internal/simtok"
 )
 
 // chatRequest is what the server needs from a Chat Completions request.
@@ -109,7 +107,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", req.Model))
 		return
 	}
-	input, err := simtok.CountOpenAIRequest(body)
+	input, err := s.InputTokens(OpenAI, body)
 	if err != nil {
 		s.setRateHeaders(w.Header(), key, cl)
 		reject(key, cl.Name, http.StatusBadRequest, "invalid_request_error", "", err.Error())
@@ -139,7 +137,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.ledger.outcome(key, cl.Name, Admitted)
-	n := s.outputTokens(r, body, req.MaxTokens)
+	n := s.OutputTokens(r.Header, body, req.MaxTokens)
 	finish := "stop"
 	if n == req.MaxTokens {
 		finish = "length"

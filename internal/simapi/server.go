@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/internal/simtok"
 )
 
 // ErrClosed is returned by Start and by the Transport after Close.
@@ -223,13 +225,26 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// outputTokens draws the output length for a request: the x-sim-output-tokens header if
-// present (clamped to [1, maxTokens]), else 1 + hash(seed, body) mod maxTokens.
-func (s *Server) outputTokens(r *http.Request, body []byte, maxTokens int64) int64 {
+// InputTokens returns the input tokens the server charges for a generation request body
+// of provider p: package simtok's count, with text counted by Config.TextCounter when set.
+// It is what admission debits from ITPM (Anthropic) or TPM (OpenAI), exported so that a
+// benchmark's oracle can know it. The error is simtok's for a malformed body.
+func (s *Server) InputTokens(p Provider, body []byte) (int64, error) {
+	if p == OpenAI {
+		return simtok.CountOpenAIRequestWith(body, s.cfg.TextCounter)
+	}
+	return simtok.CountAnthropicRequestWith(body, s.cfg.TextCounter)
+}
+
+// OutputTokens returns the output length the server generates for a request with header,
+// body and max_tokens maxTokens: the x-sim-output-tokens header if present (clamped to
+// [1, maxTokens]), else 1 + hash(Config.Seed, body) mod maxTokens; 0 when maxTokens < 1.
+// It is exported so that a benchmark's oracle can know every request's true output.
+func (s *Server) OutputTokens(header http.Header, body []byte, maxTokens int64) int64 {
 	if maxTokens < 1 {
 		return 0
 	}
-	if v := r.Header.Get("x-sim-output-tokens"); v != "" {
+	if v := header.Get("x-sim-output-tokens"); v != "" {
 		var n int64
 		if _, err := fmt.Sscan(v, &n); err == nil {
 			return min(max(n, 1), maxTokens)

@@ -37,6 +37,9 @@
 // [CountAnthropicRequest] charges a Messages (or count_tokens) request body the way the
 // simulated server charges ITPM; [CountOpenAIRequest] does the same for a Chat Completions
 // body. Both decode the JSON before counting, so escaping does not change the result.
+// [CountAnthropicRequestWith] and [CountOpenAIRequestWith] take another [TextCounter] for
+// the text (a BPE vocabulary, say), so that a simulation can count the way a client's
+// estimator does not.
 //
 // All functions are pure, safe for concurrent use, and never panic on any input.
 package simtok

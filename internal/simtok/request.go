@@ -25,6 +25,11 @@ const (
 	BlockOverhead = 5
 )
 
+// A TextCounter returns the number of tokens of a text. CountText is the package's own;
+// CountAnthropicRequestWith and CountOpenAIRequestWith accept any other, such as a BPE
+// vocabulary. It must be deterministic and safe for concurrent use.
+type TextCounter func(text string) int64
+
 // ErrMalformed is returned (wrapped) when a body is not a JSON object of the expected shape.
 var ErrMalformed = errors.New("simtok: malformed request body")
 
@@ -80,22 +85,32 @@ type blockSource struct {
 // It returns an error wrapping ErrMalformed when body is not a JSON object of that shape,
 // and an error when a base64 image or PDF cannot be read.
 func CountAnthropicRequest(body []byte) (int64, error) {
+	return CountAnthropicRequestWith(body, nil)
+}
+
+// CountAnthropicRequestWith is CountAnthropicRequest with every text (prompts, roles, tool
+// definitions, documents, JSON) counted by count instead of CountText; nil means CountText.
+// Images and PDFs are priced as in CountAnthropicRequest.
+func CountAnthropicRequestWith(body []byte, count TextCounter) (int64, error) {
+	if count == nil {
+		count = CountText
+	}
 	var req anthropicRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	n := int64(RequestOverhead)
-	if sys, err := countAnthropicContent(req.System, req.Model); err != nil {
+	if sys, err := count.anthropicContent(req.System, req.Model); err != nil {
 		return 0, err
 	} else if sys > 0 {
 		n += sys + MessageOverhead
 	}
 	for _, m := range req.Messages {
-		c, err := countAnthropicContent(m.Content, req.Model)
+		c, err := count.anthropicContent(m.Content, req.Model)
 		if err != nil {
 			return 0, err
 		}
-		n += MessageOverhead + CountText(m.Role) + c
+		n += MessageOverhead + count(m.Role) + c
 	}
 	if len(req.Tools) > 0 {
 		n += ToolsOverhead
@@ -110,21 +125,21 @@ func CountAnthropicRequest(body []byte) (int64, error) {
 		if err := json.Unmarshal(raw, &t); err != nil {
 			return 0, fmt.Errorf("%w: tools: %v", ErrMalformed, err)
 		}
-		n += ToolOverhead + CountText(t.Name) + CountText(t.Description)
+		n += ToolOverhead + count(t.Name) + count(t.Description)
 		if t.InputSchema != nil {
-			n += countJSON(t.InputSchema)
+			n += count.jsonValue(t.InputSchema)
 		} else if t.Type != "" && t.Type != "custom" {
-			n += countJSON(raw) // server tool: its definition text
+			n += count.jsonValue(raw) // server tool: its definition text
 		}
 	}
 	if len(req.OutputConfig) > 0 && string(req.OutputConfig) != "null" {
-		n += countJSON(req.OutputConfig)
+		n += count.jsonValue(req.OutputConfig)
 	}
 	return n, nil
 }
 
-// countAnthropicContent counts a content field: absent, null, a string, or a block list.
-func countAnthropicContent(raw json.RawMessage, model string) (int64, error) {
+// anthropicContent counts a content field: absent, null, a string, or a block list.
+func (count TextCounter) anthropicContent(raw json.RawMessage, model string) (int64, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return 0, nil
@@ -135,7 +150,7 @@ func countAnthropicContent(raw json.RawMessage, model string) (int64, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
-		return CountText(s), nil
+		return count(s), nil
 	case '[':
 		var blocks []json.RawMessage
 		if err := json.Unmarshal(raw, &blocks); err != nil {
@@ -143,7 +158,7 @@ func countAnthropicContent(raw json.RawMessage, model string) (int64, error) {
 		}
 		var n int64
 		for _, b := range blocks {
-			c, err := countAnthropicBlock(b, model)
+			c, err := count.anthropicBlock(b, model)
 			if err != nil {
 				return 0, err
 			}
@@ -154,22 +169,22 @@ func countAnthropicContent(raw json.RawMessage, model string) (int64, error) {
 	return 0, fmt.Errorf("%w: content must be a string or a list of blocks", ErrMalformed)
 }
 
-func countAnthropicBlock(raw json.RawMessage, model string) (int64, error) {
+func (count TextCounter) anthropicBlock(raw json.RawMessage, model string) (int64, error) {
 	var b anthropicBlock
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return 0, fmt.Errorf("%w: content block: %v", ErrMalformed, err)
 	}
 	switch b.Type {
 	case "text":
-		return CountText(b.Text), nil
+		return count(b.Text), nil
 	case "thinking":
-		return CountText(b.Thinking), nil
+		return count(b.Thinking), nil
 	case "redacted_thinking":
-		return CountText(b.Data), nil
+		return count(b.Data), nil
 	case "tool_use":
-		return BlockOverhead + CountText(b.Name) + countJSON(b.Input), nil
+		return BlockOverhead + count(b.Name) + count.jsonValue(b.Input), nil
 	case "tool_result":
-		c, err := countAnthropicContent(b.Content, model)
+		c, err := count.anthropicContent(b.Content, model)
 		return BlockOverhead + c, err
 	case "image":
 		if b.Source == nil {
@@ -184,14 +199,14 @@ func countAnthropicBlock(raw json.RawMessage, model string) (int64, error) {
 		}
 		return BlockOverhead + anthropicImageTokens(w, h, model), nil
 	case "document":
-		n := int64(BlockOverhead) + CountText(b.Title) + CountText(b.Context)
+		n := int64(BlockOverhead) + count(b.Title) + count(b.Context)
 		if b.Source == nil {
 			return 0, fmt.Errorf("%w: document block without source", ErrMalformed)
 		}
 		switch b.Source.Type {
 		case "base64":
 			if b.Source.MediaType != "" && b.Source.MediaType != "application/pdf" {
-				return n + CountText(b.Source.Data), nil
+				return n + count(b.Source.Data), nil
 			}
 			pages, err := pdfPages(b.Source.Data)
 			if err != nil {
@@ -199,32 +214,32 @@ func countAnthropicBlock(raw json.RawMessage, model string) (int64, error) {
 			}
 			return n + pages*PDFPageTokens, nil
 		case "text":
-			return n + CountText(b.Source.Data), nil
+			return n + count(b.Source.Data), nil
 		case "content":
-			c, err := countAnthropicContent(b.Source.Content, model)
+			c, err := count.anthropicContent(b.Source.Content, model)
 			return n + c, err
 		default: // url, file
 			return n + PDFPageTokens, nil
 		}
 	}
 	// Server tool calls and results, search results and future block types: their JSON.
-	return countJSON(raw), nil
+	return count.jsonValue(raw), nil
 }
 
-// countJSON counts a JSON value by its canonical compact text (decoded strings, no HTML
+// jsonValue counts a JSON value by its canonical compact text (decoded strings, no HTML
 // escaping), so that escaping choices of the client do not change the count.
-func countJSON(raw json.RawMessage) int64 {
+func (count TextCounter) jsonValue(raw json.RawMessage) int64 {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return CountText(string(raw))
+		return count(string(raw))
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return CountText(string(raw))
+		return count(string(raw))
 	}
-	return CountText(strings.TrimSuffix(buf.String(), "\n"))
+	return count(strings.TrimSuffix(buf.String(), "\n"))
 }
 
 type openAIRequest struct {
@@ -258,34 +273,43 @@ type openAIPart struct {
 // It returns an error wrapping ErrMalformed when body is not a JSON object of that shape,
 // and an error when an inline image or file cannot be read.
 func CountOpenAIRequest(body []byte) (int64, error) {
+	return CountOpenAIRequestWith(body, nil)
+}
+
+// CountOpenAIRequestWith is CountOpenAIRequest with every text counted by count instead of
+// CountText; nil means CountText. Images and files are priced as in CountOpenAIRequest.
+func CountOpenAIRequestWith(body []byte, count TextCounter) (int64, error) {
+	if count == nil {
+		count = CountText
+	}
 	var req openAIRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	n := int64(RequestOverhead)
 	for _, m := range req.Messages {
-		n += MessageOverhead + CountText(m.Role) + CountText(m.Name) + CountText(m.ToolCallID)
-		c, err := countOpenAIContent(m.Content)
+		n += MessageOverhead + count(m.Role) + count(m.Name) + count(m.ToolCallID)
+		c, err := count.openAIContent(m.Content)
 		if err != nil {
 			return 0, err
 		}
 		n += c
 		for _, raw := range []json.RawMessage{m.ToolCalls, m.FunctionCall} {
 			if len(raw) > 0 && string(raw) != "null" {
-				n += countJSON(raw)
+				n += count.jsonValue(raw)
 			}
 		}
 	}
 	for _, raw := range append(req.Tools, req.Functions...) {
-		n += ToolOverhead + countJSON(raw)
+		n += ToolOverhead + count.jsonValue(raw)
 	}
 	if len(req.ResponseFormat) > 0 && string(req.ResponseFormat) != "null" {
-		n += countJSON(req.ResponseFormat)
+		n += count.jsonValue(req.ResponseFormat)
 	}
 	return n, nil
 }
 
-func countOpenAIContent(raw json.RawMessage) (int64, error) {
+func (count TextCounter) openAIContent(raw json.RawMessage) (int64, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return 0, nil
@@ -296,7 +320,7 @@ func countOpenAIContent(raw json.RawMessage) (int64, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
-		return CountText(s), nil
+		return count(s), nil
 	case '[':
 		var parts []openAIPart
 		if err := json.Unmarshal(raw, &parts); err != nil {
@@ -312,7 +336,7 @@ func countOpenAIContent(raw json.RawMessage) (int64, error) {
 				}
 				n += c
 			case p.File != nil:
-				n += CountText(p.File.Filename)
+				n += count(p.File.Filename)
 				if data, ok := dataURLPayload(p.File.FileData); ok {
 					pages, err := pdfPages(data)
 					if err != nil {
@@ -323,7 +347,7 @@ func countOpenAIContent(raw json.RawMessage) (int64, error) {
 					n += PDFPageTokens
 				}
 			default:
-				n += CountText(p.Text) + CountText(p.Refusal)
+				n += count(p.Text) + count(p.Refusal)
 			}
 		}
 		return n, nil

@@ -116,8 +116,8 @@ type Store struct {
 	onChange   func(degraded bool, err error)
 	fallback   *limiter.MemoryStore
 
-	// now, when set (tests only), replaces Redis TIME in the script and
-	// the local clock of the fallback.
+	// now, when set (WithClock, simulations and tests), replaces Redis
+	// TIME in the script and the local clock of the fallback.
 	now func() time.Time
 	// since is the clock of the back-off (time.Now; tests may replace it).
 	since func() time.Time
@@ -175,6 +175,15 @@ func WithLogger(l *slog.Logger) Option { return func(s *Store) { s.logger = l } 
 func WithOnStateChange(f func(degraded bool, err error)) Option {
 	return func(s *Store) { s.onChange = f }
 }
+
+// WithClock makes the Store take the time of every decision from now
+// instead of Redis TIME (the script receives the instant as an argument)
+// and runs its fallback on the same clock. It is for simulations, such as a
+// benchmark inside a testing/synctest bubble whose fake clock Redis cannot
+// see. Do not use it in production: processes that share a budget must
+// agree on one clock, which Redis TIME gives them and their own clocks do
+// not. A nil now means Redis TIME.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 // New returns a Store that keeps its budgets in rdb: a *redis.Client,
 // *redis.ClusterClient, *redis.Ring or anything else that runs scripts.
