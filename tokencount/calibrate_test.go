@@ -190,3 +190,28 @@ func TestCholesky(t *testing.T) {
 		}
 	}
 }
+
+func TestWeightedQuantile(t *testing.T) {
+	vals := []float64{1, 2, 4, 8, 16}
+	ones := []float64{1, 1, 1, 1, 1}
+	for _, q := range []float64{0, 0.1, 0.25, 0.5, 0.9, 0.95, 1} {
+		if got, want := weightedQuantile(vals, ones, q), quantile(vals, q); math.Abs(got-want) > 1e-12 {
+			t.Errorf("weightedQuantile(%v, equal weights, %v) = %v; want quantile's %v", vals, q, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		vals, w []float64
+		q, want float64
+	}{
+		{[]float64{1, 2}, []float64{3, 1}, 0.5, 1.5}, // positions 0 and 3/3
+		{[]float64{1, 2}, []float64{3, 1}, 0.25, 1.25},
+		{[]float64{5}, []float64{0.3}, 0.95, 5},
+		{nil, nil, 0.5, 0},
+		{[]float64{1, 2, 3}, []float64{1, 2, 1}, 1, 3},
+		{[]float64{1, 2, 3}, []float64{1, 2, 1}, 0, 1},
+	} {
+		if got := weightedQuantile(tc.vals, tc.w, tc.q); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("weightedQuantile(%v, %v, %v) = %v; want %v", tc.vals, tc.w, tc.q, got, tc.want)
+		}
+	}
+}

@@ -15,10 +15,19 @@
 //  2. A per-model calibrator turns Features into tokens: prior weights (fitted to
 //     o200k_base and scaled for Claude), corrected by an online, outlier-robust ridge
 //     regression on the usage each response reports (Observe). Estimates converge to the
-//     server's counts within a few dozen responses.
-//  3. A safety margin is added: 15% at first, then the learned quantile of recent
-//     underestimates, so that underestimates (which cause 429s) stay rare while
-//     overestimates (which only cost throughput) shrink as confidence grows.
+//     server's counts within a few dozen responses. Outliers are judged against the
+//     spread of errors on the request's own kind of content, so a lasting change in one
+//     kind (a server that charges Cyrillic three times the estimate) is learned within a
+//     few responses, while a stray report on familiar content is discounted.
+//  3. A safety margin is added, per kind of content (request structure, Latin-script
+//     words, code and JSON punctuation, digits, CJK, other scripts, symbols, images):
+//     15% at first and for any kind not yet seen, then the learned quantile of that
+//     kind's recent underestimates. A request's margin is the average of its kinds'
+//     margins, weighted by their shares of it. Underestimates (which cause 429s) stay
+//     rare, overestimates (which hold budget while a call is in flight) shrink as
+//     confidence grows, and an underestimate of one kind widens only the margins of
+//     requests made of it. One response can raise a margin to at most 1.5 times what it
+//     was plus 0.02, and no margin exceeds Margin.Max (100% by default). See Margin.
 //
 // Most callers should create one Estimator with New() and, for each request, call
 // EstimateAnthropic or EstimateOpenAI with the body about to be sent, reserve

@@ -20,6 +20,7 @@ type Estimate struct {
 	// PointTokens is the calibrated central estimate, without margin.
 	PointTokens int64
 	// Margin is the relative safety margin applied: InputTokens ≈ PointTokens·(1+Margin).
+	// It depends on the request's content (see Margin).
 	Margin float64
 	// MaxTokens is the request's max_tokens (OpenAI: max_completion_tokens or
 	// max_tokens), per choice; 0 when the request sets none.
@@ -50,16 +51,37 @@ type Estimate struct {
 }
 
 // Margin configures the safety margin added to input estimates, as a fraction of the
-// calibrated estimate. Underestimates cause 429s; overestimates only cost throughput.
-// The learned margin is chosen so that at most 1−Quantile of requests are
+// calibrated estimate. Underestimates cause 429s; overestimates only cost throughput
+// (a reservation holds budget while the call is in flight). Zero fields take the
+// defaults shown.
+//
+// The margin is learned per content kind: request structure (messages, blocks, tools),
+// Latin-script words, punctuation and whitespace (code, JSON, markup), digits, CJK,
+// other scripts (Cyrillic, Greek, Arabic, ...), emoji and other symbols, and images and
+// documents. A kind's share of a request is the part of its estimate that the kind's
+// features account for, and a request's margin is the average of its kinds' margins
+// weighted by these shares. So familiar content gets the margin its kind has earned,
+// content of a kind never observed gets Initial, and an underestimate of one kind
+// widens the margins of requests made of it, not everyone's.
+//
+// A kind's learned margin is chosen so that at most 1−Quantile of its requests are
 // underestimated by more than Tolerance, judged on leave-one-out errors of the model's
-// recent observations. Zero fields take the defaults shown.
+// recent observations (at most 128), each weighted by the kind's share of it. An error
+// more than 4 robust sigmas above the kind's median counts as that bound, so that one
+// outlier among familiar content cannot carry the quantile. Until a kind has the weight
+// of about 20 observations its figure is shrunk toward the model's overall one (but not
+// below Initial if its own errors exceed Initial), and Initial weighs like one
+// observation of the kind. One observation can raise a kind's margin, hence any
+// request's, to at most 1.5 times what it was plus 0.02, and never above Max; margins
+// fall as fast as the errors allow.
 type Margin struct {
-	// Initial is the margin before any observation (default 0.15). As observations
-	// accumulate it gives way to the learned one (it weighs like 10 observations).
+	// Initial is the margin before any observation, and that of content of a kind never
+	// observed (default 0.15). As observations accumulate it gives way to the learned
+	// margins: it weighs like one observation of each kind, and until the model has 10
+	// observations it stands in for the missing ones in the model's overall figure.
 	Initial float64
-	// Quantile is the share of requests that must not be underestimated by more than
-	// Tolerance (default 0.95).
+	// Quantile is the share of each kind's requests that must not be underestimated by
+	// more than Tolerance (default 0.95).
 	Quantile float64
 	// Tolerance is the relative underestimate that is accepted (default 0.04: the
 	// server corrects its own ITPM charge during the request, and buckets have slack).
@@ -68,6 +90,9 @@ type Margin struct {
 	Tolerance float64
 	// Min is the smallest margin (default 0.01).
 	Min float64
+	// Max is the largest margin (default 1.0, or Initial or Min if larger). New fails
+	// if Max is below Initial or Min, or above 10.
+	Max float64
 }
 
 // OutputPolicy selects the output-token reservation. The zero OutputPolicy reserves
@@ -92,7 +117,8 @@ func ReserveLearned(q float64) OutputPolicy { return OutputPolicy{Learned: true,
 
 // Stats are a model's estimation error statistics over its most recent observations
 // (at most 128): errors are (estimate − actual)/actual of the InputTokens that were
-// issued, margin included, so that positive means over-reserved.
+// issued, margin included, so that positive means over-reserved. The margins are those
+// that estimates get now.
 type Stats struct {
 	// Observations is the number of input observations so far.
 	Observations int64
@@ -108,8 +134,12 @@ type Stats struct {
 	UnderestimateRate float64
 	// BadUnderestimateRate is the fraction of estimates more than 5% below it.
 	BadUnderestimateRate float64
-	// Margin is the safety margin now applied.
+	// Margin is the safety margin of a request with the recent observations' average
+	// content mix; Margin.Initial before the first observation.
 	Margin float64
+	// MaxMargin is the widest margin of any content kind: what a request made entirely
+	// of the least certain kind gets. A kind never observed has Margin.Initial.
+	MaxMargin float64
 	// OutputObservations is the number of output observations so far.
 	OutputObservations int64
 }
@@ -184,7 +214,9 @@ type calKey struct {
 }
 
 // New returns an Estimator. By default it uses the character-class heuristic (no
-// vocabulary is loaded), reserves max_tokens for output, and starts with a 15% margin.
+// vocabulary is loaded), reserves max_tokens for output, and starts with a 15% margin
+// that it never raises above 100%. It fails if a Margin or OutputPolicy field is out of
+// range.
 func New(opts ...Option) (*Estimator, error) {
 	var c config
 	for _, o := range opts {
@@ -199,6 +231,9 @@ func New(opts ...Option) (*Estimator, error) {
 	if c.margin.Min == 0 {
 		c.margin.Min = 0.01
 	}
+	if c.margin.Max == 0 {
+		c.margin.Max = max(1, c.margin.Initial, c.margin.Min)
+	}
 	switch {
 	case c.margin.Tolerance == 0:
 		c.margin.Tolerance = 0.04
@@ -206,7 +241,7 @@ func New(opts ...Option) (*Estimator, error) {
 		c.margin.Tolerance = 0
 	}
 	m := c.margin
-	if !(m.Initial >= 0 && m.Initial <= 10) || !(m.Quantile > 0 && m.Quantile < 1) || !(m.Min >= 0 && m.Min <= 10) || !(m.Tolerance <= 1) {
+	if !(m.Initial >= 0 && m.Initial <= 10) || !(m.Quantile > 0 && m.Quantile < 1) || !(m.Min >= 0 && m.Min <= 10) || !(m.Tolerance <= 1) || !(m.Max >= m.Initial && m.Max >= m.Min && m.Max <= 10) {
 		return nil, fmt.Errorf("tokencount: invalid margin %+v", m)
 	}
 	p := &c.output
