@@ -228,6 +228,9 @@ func TestOverloadWindow(t *testing.T) {
 			}
 			res := anthropicWorkload(anthropicClient(s, k, apiKey), 64, 2)
 			out = [2]int64{res.failed.Load(), s.Ledger().Counts(apiKey, "sonnet-4").Overloaded}
+			if res.failed.Load() > 0 {
+				t.Logf("first failure: %s", res.firstErr())
+			}
 		})
 		return out[0], out[1]
 	}

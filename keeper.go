@@ -63,23 +63,34 @@ type pool struct {
 	// capacity, as a fraction of its per-minute limit (1: a full minute).
 	burst float64
 
-	// queued is, per dimension, the cost of the calls of this process
-	// that hold a place in line and have not acted yet: the server has not
-	// seen them, so its remaining counts compare with our level plus them.
-	queued [tier.NumDimensions]atomic.Int64
-	// gen is incremented whenever a 429 showed the server's view below
-	// the budget (its header sync or freeze lowered a level): calls that
-	// were waiting then take a new place in line when their turn comes
-	// instead of acting on a schedule the server has proved wrong. A 429
-	// that lowers nothing (the line is already scheduled later than the
-	// server asks) leaves the line alone.
-	gen atomic.Uint64
+	// The overload pause: after an overload, nothing of the pool is sent
+	// before pauseUntil (guarded by mu). overloads counts the overloads in
+	// a row, each met by a call sent after the pause before it
+	// (pauseGen), and shapes the next pause; a success resets it.
+	pauseUntil time.Time
+	pauseGen   uint64
+	overloads  int
+
+	// cutAt is, per dimension, when a 429 last cut the share (see
+	// cutShare); guarded by mu.
+	cutAt [tier.NumDimensions]time.Time
+	// foreignAt is when another client's use was last seen (see
+	// learnShare); guarded by mu.
+	foreignAt time.Time
+
+	// net is, per dimension, what this process's calls have taken from
+	// the budget so far: their reservations, less what settlements gave
+	// back. A response's remaining counts are as of the server's decision
+	// on that call; what net grew by since its admission is what the
+	// server had not seen then.
+	net [tier.NumDimensions]atomic.Int64
 }
 
-func (p *pool) enqueue(v *[tier.NumDimensions]int64, sign int64) {
+// charge adds v, times sign, to p.net.
+func (p *pool) charge(v [tier.NumDimensions]int64, sign int64) {
 	for d, n := range v {
 		if n != 0 {
-			p.queued[d].Add(sign * n)
+			p.net[d].Add(sign * n)
 		}
 	}
 }

@@ -153,6 +153,13 @@ type call struct {
 	est  tokencount.Estimate
 	p    *pool
 	cost limiter.Cost
+	// sentGen is the pool's overload pause generation when the attempt in
+	// flight was sent.
+	sentGen uint64
+	// admittedAt and net are the instant the attempt in flight was
+	// admitted and the pool's net charge just after (see sync).
+	admittedAt time.Time
+	net        [tier.NumDimensions]int64
 }
 
 func (c *call) provider() tier.Provider {
@@ -188,14 +195,7 @@ func (c *call) run() (*http.Response, error) {
 		now := time.Now()
 		obs, herr := tier.ParseHeaders(c.provider(), res.Header, now) // bad fields are skipped
 		c.distrust(ctx, attempt, &obs, herr, now)
-		// A 429 re-places the calls waiting in line only if the server's
-		// view lowers the budget below the levels they were placed on.
-		var before limiter.Remaining
-		beforeErr := errUnknown
-		if res.StatusCode == http.StatusTooManyRequests {
-			before, beforeErr = c.p.lim.Remaining(ctx)
-		}
-		synced := c.sync(ctx, attempt, &obs)
+		c.sync(ctx, attempt, &obs, res.StatusCode < 300)
 
 		if res.StatusCode < 300 {
 			h.on = false
@@ -231,7 +231,7 @@ func (c *call) run() (*http.Response, error) {
 		if fatal := c.fatal(res.StatusCode, apiErr, wait, policy); fatal != nil {
 			if rateLimited && errors.Is(fatal, ErrRetryAfterTooLong) {
 				// The budget learns the refusal, for at most MaxRetryAfter.
-				c.freeze(ctx, attempt, &fz, before, beforeErr, &synced)
+				c.freeze(ctx, attempt, &fz)
 			}
 			e := c.event(Failed, attempt)
 			e.Status, e.Err = res.StatusCode, fatal
@@ -258,11 +258,20 @@ func (c *call) run() (*http.Response, error) {
 		var backoff time.Duration
 		if rateLimited {
 			var enforced bool
-			e.Dimension, enforced = c.freeze(ctx, attempt, &fz, before, beforeErr, &synced)
+			e.Dimension, enforced = c.freeze(ctx, attempt, &fz)
 			e.HasDimension = true
 			if !enforced {
 				backoff = policy.backoff(limited, min(wait, policy.MaxRetryAfter))
 			}
+		} else if overloaded {
+			// The whole pool pauses, not only this call: the next
+			// attempts of every call wait for it, holding their slots,
+			// so an outage meets one probe per pause, not every call's
+			// own retries.
+			backoff = c.p.pause(c.sentGen, policy, retryAfter)
+			e.Wait = backoff
+			k.emit(ctx, e)
+			continue
 		} else {
 			backoff = policy.backoff(failures, retryAfter)
 		}
@@ -299,7 +308,6 @@ func (c *call) distrust(ctx context.Context, attempt int, obs *tier.Observation,
 func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Response, *limiter.Reservation, aimd.Ticket, error) {
 	k := c.k
 	policy := k.retry
-	vec := c.cost.PerDimension()
 	var h held
 	defer func() {
 		if h.on {
@@ -315,7 +323,7 @@ func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Respon
 		if k.maxWait > 0 {
 			wctx, cancel = context.WithTimeout(ctx, k.maxWait)
 		}
-		r, err := c.wait(wctx, &vec)
+		r, err := c.wait(wctx)
 		cancel()
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -336,6 +344,12 @@ func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Respon
 			return nil, nil, aimd.Ticket{}, err
 		}
 		h.hold(ticket, r)
+		gen, err := c.p.paused(ctx)
+		if err != nil {
+			h.release(c)
+			return nil, nil, aimd.Ticket{}, err
+		}
+		c.sentGen = gen
 		e := c.event(Admitted, *n)
 		e.Wait, e.Cost = time.Since(start), c.cost
 		k.emit(ctx, e)
@@ -392,27 +406,20 @@ func (h *held) release(c *call) {
 	}
 }
 
-// maxRequeues bounds how often one attempt gives up its place because the
-// server's view changed while it waited, so that no call starves.
-const maxRequeues = 3
-
-// wait takes a place in line and waits for it. If a 429 lowered the budget
-// meanwhile, the place was computed on a wrong schedule: it is given back
-// and a new one taken, up to maxRequeues times.
-func (c *call) wait(ctx context.Context, vec *[tier.NumDimensions]int64) (*limiter.Reservation, error) {
-	for requeues := 0; ; requeues++ {
-		gen := c.p.gen.Load()
-		c.p.enqueue(vec, 1)
-		r, err := c.p.lim.Wait(ctx, c.cost)
-		c.p.enqueue(vec, -1)
-		if err == nil {
-			c.k.open.Add(1)
+// wait waits in the budget's line for admission. Nothing is debited while
+// the call waits, so a 429 that lowers the budget meanwhile simply makes
+// the line wait longer: nobody holds a place computed on the old levels.
+func (c *call) wait(ctx context.Context) (*limiter.Reservation, error) {
+	r, err := c.p.lim.Wait(ctx, c.cost)
+	if err == nil {
+		c.k.open.Add(1)
+		c.p.charge(c.cost.PerDimension(), 1)
+		c.admittedAt = time.Now()
+		for d := range c.net {
+			c.net[d] = c.p.net[d].Load()
 		}
-		if err != nil || c.p.gen.Load() == gen || requeues == maxRequeues || r.Delay() == 0 {
-			return r, err
-		}
-		c.giveBack(r)
 	}
+	return r, err
 }
 
 // giveBack settles a reservation whose slot went unused (the call takes a
@@ -454,10 +461,12 @@ func (c *call) refused(r *limiter.Reservation, status int, overloaded bool) {
 // settle commits r at used, or cancels it (a refund) when used is nil. Every
 // reservation the call takes is settled here, exactly once.
 func (c *call) settle(r *limiter.Reservation, used *limiter.Cost) {
+	c.p.charge(r.Cost().PerDimension(), -1)
 	if used == nil {
 		r.Cancel()
 	} else {
 		_ = r.Commit(*used) // used is bounded: it cannot be invalid
+		c.p.charge(used.PerDimension(), 1)
 	}
 	c.k.open.Add(-1)
 }
@@ -581,32 +590,20 @@ func (c *call) planFreeze(obs *tier.Observation, apiErr *tier.APIError, retryAft
 // dimension frozen, and whether the budget now makes the retry wait (false
 // when no frozen dimension is limited by the budget, or the store failed:
 // the caller must wait itself).
-func (c *call) freeze(ctx context.Context, attempt int, fz *freezePlan, before limiter.Remaining, beforeErr error,
-	synced *[tier.NumDimensions]limiter.ClampTarget) (dim tier.Dimension, enforced bool) {
+func (c *call) freeze(ctx context.Context, attempt int, fz *freezePlan) (dim tier.Dimension, enforced bool) {
 	capacity := c.p.lim.Budget()
-	// Did the server's view (the sync of this response, then this freeze)
-	// lower any level the calls in line were placed on? If the levels
-	// before are unknown, assume so.
-	lowers := beforeErr != nil
-	for d := range tier.NumDimensions {
-		lowers = lowers || synced[d].Set && before.Buckets[d].Capacity > 0 && before.Buckets[d].Level > float64(synced[d].Remaining)
-	}
 	var clamps [tier.NumDimensions]limiter.ClampTarget
 	for _, d := range fz.frozen {
 		enforced = enforced || capacity.Limit(d) > 0
 		hold := min(fz.hold[d], c.k.retry.MaxRetryAfter)
-		// Calls already waiting take new places behind this one (gen) if
-		// this lowered a level they were placed on.
 		need := min(c.need(d), int64(capacity.Capacity(d)))
 		clamps[d] = limiter.ClampTarget{Set: true, Remaining: need, Hold: hold}
-		regain := float64(capacity.Limit(d)) * float64(hold) / float64(d.Period())
-		lowers = lowers || before.Buckets[d].Capacity > 0 && before.Buckets[d].Level > float64(need)-regain
 	}
 	if err := c.p.lim.ClampAll(ctx, clamps); err != nil {
 		enforced = false
 	}
-	if lowers {
-		c.p.gen.Add(1)
+	for _, d := range fz.frozen {
+		c.p.cutShare(d)
 	}
 	c.shrinkBurst(ctx, attempt)
 	return fz.frozen[0], enforced
@@ -615,7 +612,10 @@ func (c *call) freeze(ctx context.Context, attempt int, fz *freezePlan, before l
 // sync imposes the server's view from one response's headers: lower each
 // bucket to the remaining the server reports (another client may share the
 // key; rounded counts are taken 500 lower), and learn the limits.
-func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) [tier.NumDimensions]limiter.ClampTarget {
+//
+// ok reports a successful response: only its counts can show other clients
+// (a refusal's show the server's view, which the clamp imposes).
+func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation, ok bool) [tier.NumDimensions]limiter.ClampTarget {
 	lim := c.p.lim
 	b := lim.Budget()
 	learned := b
@@ -669,13 +669,106 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation) [ti
 		if o.Rounded {
 			rem = max(rem-500, 0)
 		}
-		// Our level already paid for the calls waiting in line; the
-		// server has not seen them.
-		clamps[d] = limiter.ClampTarget{Set: true, Remaining: rem - c.p.queued[d].Load()}
+		// The count is as of the server's decision on this call: since
+		// then this process took what net grew by, which the server had
+		// not seen, and the bucket refilled.
+		since := c.p.net[d].Load() - c.net[d]
+		refill := float64(learned.Limit(d)) * float64(max(time.Since(c.admittedAt), 0)) / float64(d.Period())
+		clamps[d] = limiter.ClampTarget{Set: true, Remaining: rem - since + int64(refill)}
 	}
+	c.p.learnShare(lim, &clamps, obs, ok && time.Since(c.admittedAt) <= freshFor)
 	_ = lim.ClampAll(ctx, clamps)
 	return clamps
 }
+
+// freshFor is how soon after its admission a response must come for its
+// counts to be evidence of other clients: a count is as of the server's
+// decision, and what another client took since cannot be told from the
+// refill credited for the interval (headers at a stream's start come in
+// time; a long call's at its end do not).
+const freshFor = 2 * time.Second
+
+// How the share of a budget shared with clients this process cannot see
+// moves (AIMD): each response grows it by shareGrow, up to 1; a 429 cuts it
+// by shareCut, at most once per shareCutEvery.
+const (
+	shareGrow     = 0.002
+	shareCut      = 0.9
+	shareCutEvery = 2 * time.Second
+)
+
+// learnShare moves, per per-minute dimension, the share of the refill
+// that the Limiter counts on (Limiter.SetShare), for a key shared with
+// clients this process cannot see. Between two corrections by the
+// headers, the local bucket refills at the whole rate while the server's
+// serves every client: a share of it is what this process may spend.
+// Evidence that others take some: a fresh count below the local level
+// (the share drops by that gap, as a fraction of the limit), and a 429
+// (see cutShare). Each response grows the share back a little, so that
+// it returns to the whole when the others stop.
+func (p *pool) learnShare(lim *limiter.Limiter, clamps *[tier.NumDimensions]limiter.ClampTarget, obs *tier.Observation, fresh bool) {
+	var rem limiter.Remaining
+	if fresh {
+		var err error
+		if rem, err = lim.Remaining(context.Background()); err != nil {
+			fresh = false
+		}
+	}
+	b := lim.Budget()
+	for d := range tier.TPM + 1 {
+		limit := b.Limit(d)
+		if !clamps[d].Set || limit == 0 {
+			continue
+		}
+		share := lim.Share(d)
+		if fresh {
+			gap := rem.Buckets[d].Level - float64(clamps[d].Remaining)
+			if obs.Dims[d].Rounded {
+				gap -= 1000 // the count may be 500 either way, and was taken 500 low
+			}
+			// Estimates and rounding leave gaps of a few percent even
+			// without other clients.
+			// A bucket smaller than a minute's also reads below the
+			// local level until the burst is learned: only under
+			// full-minute enforcement is a gap another client.
+			p.mu.Lock()
+			if gap > foreignGap*float64(limit) && p.burst > 0.5 {
+				p.foreignAt = time.Now()
+			}
+			p.mu.Unlock()
+		}
+		share = min(max(share+shareGrow, minShare), 1)
+		if share != lim.Share(d) {
+			_ = lim.SetShare(d, share)
+		}
+	}
+}
+
+// cutShare answers a 429 on dimension d: more was sent than the server's
+// bucket held, so others take more of it than the share leaves them — if
+// others were seen within foreignFor (a 429 alone may be a bucket smaller
+// than a minute's, which the burst learning answers).
+func (p *pool) cutShare(d tier.Dimension) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if d >= tier.NumDimensions || now.Sub(p.cutAt[d]) < shareCutEvery || p.foreignAt.IsZero() || now.Sub(p.foreignAt) > foreignFor {
+		return
+	}
+	p.cutAt[d] = now
+	p.foreignAt = now // under saturation the counts read 0 and show no gap: the 429s are the evidence
+	_ = p.lim.SetShare(d, max(p.lim.Share(d)*shareCut, minShare))
+}
+
+// A gap above foreignGap of the limit is evidence of another client;
+// it is taken as such for foreignFor.
+const (
+	foreignGap = 0.05
+	foreignFor = 5 * time.Minute
+)
+
+// minShare is the least share of a budget learnShare leaves a process.
+const minShare = 0.2
 
 // learnBurst bounds the server's bucket capacity from one response: the
 // bucket is full again at reset, so it holds at most remaining + limit ×
@@ -790,6 +883,8 @@ func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket a
 		outcome := aimd.Success
 		if u.ErrorType == "overloaded_error" {
 			outcome = aimd.Overload
+		} else {
+			c.p.recovered()
 		}
 		c.k.gate.Release(ticket, outcome)
 		if implausible != nil {
@@ -842,4 +937,50 @@ func (c *call) used(u usage.Usage) (used limiter.Cost, whole int64, implausible 
 		implausible = errors.Join(implausible, e)
 	}
 	return used, whole, implausible
+}
+
+// paused waits out the pool's overload pause, if one is on, and returns
+// the pause generation the attempt is sent in.
+func (p *pool) paused(ctx context.Context) (uint64, error) {
+	for {
+		p.mu.Lock()
+		until, gen := p.pauseUntil, p.pauseGen
+		p.mu.Unlock()
+		d := time.Until(until)
+		if d <= 0 {
+			return gen, nil
+		}
+		if err := sleep(ctx, d); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// pause answers an overload met by an attempt sent in generation gen: the
+// pool pauses for the policy's backoff after the overloads in a row (at
+// least retryAfter), counted once per pause, so that the calls in flight
+// when the service went down do not escalate it together. It returns the
+// pause from now.
+func (p *pool) pause(gen uint64, policy RetryPolicy, retryAfter time.Duration) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if gen == p.pauseGen {
+		p.overloads++
+		p.pauseGen++
+		until := now.Add(policy.backoff(p.overloads, retryAfter))
+		if until.After(p.pauseUntil) {
+			p.pauseUntil = until
+		}
+	} else if until := now.Add(retryAfter); until.After(p.pauseUntil) {
+		p.pauseUntil = until
+	}
+	return max(p.pauseUntil.Sub(now), 0)
+}
+
+// recovered ends the run of overloads: the service answered.
+func (p *pool) recovered() {
+	p.mu.Lock()
+	p.overloads = 0
+	p.mu.Unlock()
 }

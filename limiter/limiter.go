@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -108,25 +109,37 @@ type Limiter struct {
 	// the store is a MemoryStore: the default path costs no map access.
 	mem  *MemoryStore
 	memb *memBudget
+
+	// shared reports that Limiters this one cannot wake may draw on the
+	// budget: any store but a MemoryStore (other processes, perhaps).
+	// Their refunds wake nobody here, so the head of the line polls.
+	shared bool
+	line   line
+	specMu sync.Mutex // serializes SetBudget and SetShare
+	// out is what the unsettled reservations hold: requests, input and
+	// output tokens.
+	out [3]atomic.Int64
 }
 
-// spec is a budget and what follows from it; replaced whole by SetBudget.
+// spec is a budget and what follows from it; replaced whole by SetBudget
+// and SetShare.
 type spec struct {
 	budget tier.Budget
+	share  [tier.NumDimensions]float64 // in (0, 1]
 	limits Limits
 	dims   bucket.Dims // the dimensions limits limits
 }
 
-func newSpec(b tier.Budget) (*spec, error) {
+func newSpec(b tier.Budget, share *[tier.NumDimensions]float64) (*spec, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	s := &spec{budget: b}
+	s := &spec{budget: b, share: *share}
 	for d := range tier.NumDimensions {
 		if l := b.Limit(d); l > 0 {
 			s.limits[d] = BucketLimit{
 				Capacity: b.Capacity(d),
-				Refill:   float64(l),
+				Refill:   float64(l) * share[d],
 				Period:   float64(d.Period() / time.Microsecond),
 			}
 		}
@@ -149,7 +162,7 @@ func WithStore(s Store, key string) Option {
 // New returns a Limiter for budget b, whose buckets start full. It returns
 // an error matching tier.ErrInvalidBudget when b is invalid.
 func New(b tier.Budget, opts ...Option) (*Limiter, error) {
-	s, err := newSpec(b)
+	s, err := newSpec(b, &whole)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +174,14 @@ func New(b tier.Budget, opts ...Option) (*Limiter, error) {
 		l.store = NewMemoryStore()
 	}
 	if m, ok := l.store.(*MemoryStore); ok {
+		// Every Limiter of this budget in this process settles through
+		// memb, which wakes them all: none needs to poll.
 		l.mem, l.memb = m, m.budget(l.key, m.micros())
+		l.memb.mu.Lock()
+		l.memb.lines = append(l.memb.lines, &l.line)
+		l.memb.mu.Unlock()
+	} else {
+		l.shared = true
 	}
 	l.spec.Store(s)
 	return l, nil
@@ -175,107 +195,153 @@ func (l *Limiter) Budget() tier.Budget { return l.spec.Load().budget }
 // reservations already made keep their places and settle against the new
 // limits.
 func (l *Limiter) SetBudget(b tier.Budget) error {
-	s, err := newSpec(b)
+	l.specMu.Lock()
+	defer l.specMu.Unlock()
+	s, err := newSpec(b, &l.spec.Load().share)
 	if err != nil {
 		return err
 	}
 	l.spec.Store(s)
+	l.line.wake()
+	return nil
+}
+
+// whole is the share of a Limiter that has the whole budget.
+var whole = [tier.NumDimensions]float64{1, 1, 1, 1, 1, 1}
+
+// Share returns the share of dimension d's refill that this Limiter counts
+// on (1 unless SetShare said otherwise).
+func (l *Limiter) Share(d tier.Dimension) float64 {
+	if d >= tier.NumDimensions {
+		return 0
+	}
+	return l.spec.Load().share[d]
+}
+
+// SetShare makes this Limiter count on share, in (0, 1], of dimension d's
+// refill: for a process that shares the budget with clients it cannot see
+// (another service on the same API key), share is what they leave. The
+// capacity stays whole, so a call that fits the budget still fits. It
+// returns an error for an unknown dimension or a share outside (0, 1].
+func (l *Limiter) SetShare(d tier.Dimension, share float64) error {
+	if d >= tier.NumDimensions {
+		return fmt.Errorf("limiter: share: unknown dimension %d", d)
+	}
+	if !(share > 0 && share <= 1) {
+		return fmt.Errorf("limiter: share %v of %v is outside (0, 1]", share, d)
+	}
+	l.specMu.Lock()
+	defer l.specMu.Unlock()
+	old := l.spec.Load()
+	sh := old.share
+	sh[d] = share
+	s, err := newSpec(old.budget, &sh)
+	if err != nil {
+		return err
+	}
+	l.spec.Store(s)
+	if share > old.share[d] {
+		l.line.wake()
+	}
 	return nil
 }
 
 // Allow admits c now or not at all. When c does not fit now it returns a
 // *LimitError matching ErrLimited whose RetryAfter says how long until it
-// would, and debits nothing; when c can never fit, one matching ErrTooLarge.
-// ctx bounds only the store's work.
+// would (counting only refill), and debits nothing; when c can never fit,
+// one matching ErrTooLarge. Allow does not jump the line: while calls of
+// c's priority or a higher one wait in Wait, it refuses (ErrLimited, with
+// the head of the line's refusal). ctx bounds only the store's work.
 func (l *Limiter) Allow(ctx context.Context, c Cost) (*Reservation, error) {
-	return l.reserve(ctx, c, 0)
-}
-
-// Reserve takes c's place in line and returns at once. The reservation's
-// Delay says when the call may act; the caller must wait that long, or
-// Cancel. Reserve fails only for a cost that can never fit (ErrTooLarge),
-// a wait beyond Forever (ErrLimited: a bucket clamped or settled into a
-// debt of centuries), an invalid cost (ErrInvalidCost), or a store error.
-func (l *Limiter) Reserve(ctx context.Context, c Cost) (*Reservation, error) {
-	return l.reserve(ctx, c, Forever)
-}
-
-// Wait blocks until c may act, then returns its reservation. It fails at
-// once, debiting nothing, when c can never fit (ErrTooLarge) or when the
-// wait would outlive ctx's deadline (a *LimitError matching ErrLimited and
-// context.DeadlineExceeded). If ctx ends while waiting, the reservation is
-// cancelled (refunded) and ctx.Err() returned.
-func (l *Limiter) Wait(ctx context.Context, c Cost) (*Reservation, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	maxWait := Forever
-	deadline, hasDeadline := ctx.Deadline()
-	if hasDeadline {
-		maxWait = max(time.Until(deadline), 0)
-	}
-	r, err := l.reserve(ctx, c, maxWait)
-	if err != nil {
-		if le, ok := err.(*LimitError); ok && hasDeadline && le.Err == ErrLimited {
-			le.deadline = true
-		}
-		return nil, err
-	}
-	if r.delay <= 0 {
-		return r, nil
-	}
-	t := time.NewTimer(r.delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return r, nil
-	case <-ctx.Done():
-		r.Cancel()
-		return nil, ctx.Err()
-	}
-}
-
-func (l *Limiter) reserve(ctx context.Context, c Cost, maxWait time.Duration) (*Reservation, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	s := l.spec.Load()
+	if l.line.n.Load() > 0 {
+		if res, blocked := l.line.blocks(c.Priority); blocked {
+			le := limitError(&res, false)
+			le.Need = c.vector()[le.Dimension]
+			return nil, le
+		}
+	}
+	r, res, err := l.decide(ctx, l.spec.Load(), c, 0, Waiter{})
+	if r != nil || err != nil {
+		return r, err
+	}
+	return nil, limitError(&res, false)
+}
+
+// Reserve takes a fixed place in the store's line and returns at once: the
+// reservation's Delay says when the call may act, whatever happens
+// meanwhile; the caller must wait that long, or Cancel. It is
+// x/time/rate's ReserveN across dimensions. Until the places it hands out
+// have passed, refunds into their buckets come back only as far as the
+// server's bucket would have kept them (see internal/bucket), so a budget
+// driven by Reserve leaves the unused part of reservations unused; Wait,
+// whose line moves with every refund, is what most callers want. Reserve
+// fails only for a cost that can never fit (ErrTooLarge), a wait beyond
+// Forever (ErrLimited: a bucket clamped or settled into a debt of
+// centuries), an invalid cost (ErrInvalidCost), or a store error.
+func (l *Limiter) Reserve(ctx context.Context, c Cost) (*Reservation, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	r, res, err := l.decide(ctx, l.spec.Load(), c, Forever, Waiter{})
+	if r != nil || err != nil {
+		return r, err
+	}
+	return nil, limitError(&res, false)
+}
+
+// decide asks the store to admit c within maxWait. It returns the
+// reservation when c was admitted; the store's refusal when it was not
+// (limitError turns it into the caller's error); an error matching
+// ErrTooLarge when c can never fit; or the store's error.
+//
+// w is the zero Waiter for a call that asks once (Allow, Reserve); see
+// ReserveRequest.Waiter.
+func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Duration, w Waiter) (*Reservation, ReserveResult, error) {
 	var floor float64
 	if c.Priority == Background {
 		floor = s.budget.Headroom
 	}
 	if l.memb != nil {
-		return l.reserveMemory(s, c, floor, maxWait)
+		return l.decideMemory(s, c, floor, maxWait, w)
 	}
-	req := ReserveRequest{Limits: s.limits, Cost: c.vector(), Floor: floor, MaxWait: maxWait}
+	req := ReserveRequest{Limits: s.limits, Cost: c.vector(), Floor: floor, MaxWait: maxWait, Waiter: w}
 	res, err := l.store.Reserve(ctx, l.key, req)
 	if err != nil {
-		return nil, fmt.Errorf("limiter: reserve: %w", err)
+		return nil, res, fmt.Errorf("limiter: reserve: %w", err)
 	}
 	if !res.OK {
-		return nil, limitError(&res, false)
+		if res.TooLarge {
+			return nil, res, limitError(&res, false)
+		}
+		return nil, res, nil
 	}
-	return newReservation(l, c, res.Delay, &Undo{Prev: res.Prev, Seq: res.Seq}), nil
+	return newReservation(l, c, res.Delay, &Undo{Prev: res.Prev, Seq: res.Seq}), res, nil
 }
 
-// reserveMemory is reserve with the MemoryStore: no interface call, no key
-// lookup and no ReserveResult. The mutex is held only to save the state
-// (for an exact Cancel) and for the arithmetic.
-func (l *Limiter) reserveMemory(s *spec, c Cost, floor float64, maxWait time.Duration) (*Reservation, error) {
+// decideMemory is decide with the MemoryStore: no interface call, no key
+// lookup. The mutex is held only to save the state (for an exact Cancel)
+// and for the arithmetic.
+func (l *Limiter) decideMemory(s *spec, c Cost, floor float64, maxWait time.Duration, w Waiter) (*Reservation, ReserveResult, error) {
 	cost := c.units()
 	now := l.mem.micros()
 	b := l.memb
 	var undo Undo
 	b.mu.Lock()
 	undo.Prev.Last, undo.Prev.Seq, undo.Prev.Level = b.s.Last, b.s.Seq, b.s.Level // what an exact Cancel restores
-	d := bucket.ReserveDims(&b.s, now, &s.limits, s.dims, &cost, floor, micros(maxWait))
+	d := bucket.ReserveDims(&b.s, now, &s.limits, s.dims, &cost, floor, micros(maxWait), w)
 	undo.Seq = b.s.Seq
 	b.mu.Unlock()
 	if !d.OK {
 		res := result(d)
-		return nil, limitError(&res, false)
+		if d.TooLarge {
+			return nil, res, limitError(&res, false)
+		}
+		return nil, res, nil
 	}
-	return newReservation(l, c, delay(d.Wait), &undo), nil
+	return newReservation(l, c, delay(d.Wait), &undo), ReserveResult{OK: true}, nil
 }
 
 // Clamp imposes the server's view on dimension d: afterwards the bucket
@@ -344,6 +410,8 @@ func (l *Limiter) ClampAll(ctx context.Context, c [tier.NumDimensions]ClampTarge
 type Remaining struct {
 	// At is the instant of the snapshot, in the store's clock.
 	At time.Time
+	// Waiting is the number of calls waiting in this Limiter's line.
+	Waiting int
 	// Buckets is indexed by dimension; a dimension the budget does not
 	// limit has the zero Bucket.
 	Buckets [tier.NumDimensions]Bucket
@@ -356,9 +424,13 @@ type Bucket struct {
 	Limit int64
 	// Capacity is the most the bucket holds.
 	Capacity float64
-	// Level is what a call could take now. It is negative while calls
-	// wait in line for this bucket.
+	// Level is what a call could take now, as the server's bucket would
+	// hold it. It is negative only after a settlement debited more than
+	// was reserved, or while places taken by Reserve have yet to act.
 	Level float64
+	// Outstanding is what this Limiter's unsettled reservations hold in
+	// this bucket: units debited that a Commit may give back.
+	Outstanding int64
 	// FullIn is how long until the bucket is full again if nothing else
 	// is admitted.
 	FullIn time.Duration
@@ -372,15 +444,17 @@ func (l *Limiter) Remaining(ctx context.Context) (Remaining, error) {
 	if err != nil {
 		return Remaining{}, fmt.Errorf("limiter: remaining: %w", err)
 	}
-	r := Remaining{At: snap.At}
+	r := Remaining{At: snap.At, Waiting: int(l.line.n.Load())}
+	out := l.outstanding()
 	st := State{Level: snap.Level}
 	for d := range tier.NumDimensions {
 		if c := s.limits[d].Capacity; c > 0 {
 			r.Buckets[d] = Bucket{
-				Limit:    s.budget.Limit(d),
-				Capacity: c,
-				Level:    snap.Level[d],
-				FullIn:   delay(st.FullIn(&s.limits, int(d))),
+				Limit:       s.budget.Limit(d),
+				Capacity:    c,
+				Level:       snap.Level[d],
+				Outstanding: out[d],
+				FullIn:      delay(st.FullIn(&s.limits, int(d))),
 			}
 		}
 	}
@@ -411,6 +485,7 @@ func newReservation(l *Limiter, c Cost, delay time.Duration, undo *Undo) *Reserv
 	r := &Reservation{delay: delay, requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens,
 		prevLast: undo.Prev.Last, prevSeq: undo.Prev.Seq, seq: undo.Seq, prevLevel: undo.Prev.Level}
 	r.l.Store(l)
+	l.hold(r, 1)
 	return r
 }
 
@@ -446,6 +521,7 @@ func (r *Reservation) Commit(used Cost) error {
 	if l == nil {
 		return ErrSettled
 	}
+	defer l.settled(r)
 	s := l.spec.Load()
 	reserved, u := r.Cost().vector(), used.vector()
 	var delta [tier.NumDimensions]int64
@@ -479,6 +555,7 @@ func (r *Reservation) Cancel() {
 	if l == nil {
 		return
 	}
+	defer l.settled(r)
 	s := l.spec.Load()
 	delta := r.Cost().vector()
 	if l.memb != nil {
@@ -488,4 +565,20 @@ func (r *Reservation) Cancel() {
 	}
 	u := r.undo()
 	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta, Undo: &u})
+}
+
+// settled counts r as settled and wakes the head of the line: what r gave
+// back may be what it waits for.
+func (l *Limiter) settled(r *Reservation) {
+	l.hold(r, -1)
+	if l.memb == nil {
+		l.line.wake()
+		return
+	}
+	l.memb.mu.Lock()
+	lines := l.memb.lines
+	l.memb.mu.Unlock()
+	for _, ln := range lines {
+		ln.wake()
+	}
 }

@@ -92,13 +92,18 @@ func TestWaitBeyondDeadlineFailsAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := newLimiter(t, budget)
 		bg := context.Background()
-		if _, err := l.Allow(bg, limiter.Cost{Requests: 1, InputTokens: 6000}); err != nil {
+		r, err := l.Allow(bg, limiter.Cost{Requests: 1, InputTokens: 6000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Settled at its cost: nothing of this Limiter's can come back.
+		if err := r.Commit(limiter.Cost{Requests: 1, InputTokens: 6000}); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(bg, time.Second)
 		defer cancel()
 		start := time.Now()
-		_, err := l.Wait(ctx, limiter.Cost{Requests: 1, InputTokens: 500}) // needs 5 s
+		_, err = l.Wait(ctx, limiter.Cost{Requests: 1, InputTokens: 500}) // needs 5 s
 		var le *limiter.LimitError
 		if !errors.As(err, &le) || !errors.Is(err, limiter.ErrLimited) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Wait = %v; want a LimitError matching ErrLimited and DeadlineExceeded", err)

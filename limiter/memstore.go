@@ -26,8 +26,11 @@ type MemoryStore struct {
 }
 
 type memBudget struct {
-	mu sync.Mutex // guards s
+	mu sync.Mutex // guards s and lines
 	s  bucket.State
+	// lines are the lines of the Limiters of this budget, which every
+	// settlement through a Limiter wakes. Only appended to.
+	lines []*line
 }
 
 // MemoryOption configures a [MemoryStore].
@@ -78,7 +81,7 @@ func (m *MemoryStore) Reserve(_ context.Context, key string, req ReserveRequest)
 	cost := costOf(&req.Cost)
 	b.mu.Lock()
 	prev := b.s
-	d := bucket.Reserve(&b.s, now, &req.Limits, &cost, req.Floor, micros(req.MaxWait))
+	d := bucket.ReserveDims(&b.s, now, &req.Limits, bucket.Limited(&req.Limits), &cost, req.Floor, micros(req.MaxWait), req.Waiter)
 	seq := b.s.Seq
 	b.mu.Unlock()
 	res := result(d)
@@ -92,7 +95,14 @@ func (m *MemoryStore) Reserve(_ context.Context, key string, req ReserveRequest)
 // Settle implements [Store].
 func (m *MemoryStore) Settle(_ context.Context, key string, req SettleRequest) error {
 	now := m.micros()
-	m.settle(m.budget(key, now), now, &req.Limits, &req.Delta, req.Undo)
+	b := m.budget(key, now)
+	if req.Release != 0 {
+		b.mu.Lock()
+		bucket.Release(&b.s, req.Release)
+		b.mu.Unlock()
+		return nil
+	}
+	m.settle(b, now, &req.Limits, &req.Delta, req.Undo)
 	return nil
 }
 
@@ -155,7 +165,7 @@ func micros(d time.Duration) int64 {
 
 // result converts d, less Prev and Seq.
 func result(d bucket.Decision) ReserveResult {
-	return ReserveResult{OK: d.OK, Delay: delay(d.Wait), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have}
+	return ReserveResult{OK: d.OK, Delay: delay(d.Wait), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Since: d.Since}
 }
 
 // delay converts a wait in microseconds to a Duration, saturating at Forever.

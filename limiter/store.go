@@ -69,7 +69,18 @@ type ReserveRequest struct {
 	// MaxWait is the longest delay the caller accepts, ≥ 0; a larger
 	// value than any real wait (such as Forever) accepts any delay.
 	MaxWait time.Duration
+	// Waiter identifies a call that asks again and again until admitted
+	// (the head of a Limiter's line), so that the oldest of them, across
+	// processes, has its cost set aside; the zero Waiter for any other
+	// call. See internal/bucket.Waiter.
+	Waiter Waiter
 }
+
+// Waiter identifies a waiting call: ID unique among the budget's waiters
+// (in (0, 2^53)), Since when it was first refused, in µs of the store's
+// clock (0 on its first ask: the store fills it in, and returns it in
+// ReserveResult.Since).
+type Waiter = bucket.Waiter
 
 // Forever is a MaxWait that accepts any delay.
 const Forever = time.Duration(1<<63 - 1)
@@ -94,6 +105,8 @@ type ReserveResult struct {
 	// debit left; Settle uses them to undo the reservation exactly.
 	Prev State
 	Seq  int64
+	// Since is, for a refused waiter, the Since to pass next time.
+	Since int64
 }
 
 // SettleRequest asks a Store to settle a reservation.
@@ -106,6 +119,9 @@ type SettleRequest struct {
 	// equals Undo.Seq, the state is restored to Undo.Prev instead of
 	// adding Delta.
 	Undo *Undo
+	// Release, when not 0, is a waiter that gives up: the claim it holds,
+	// if any, is dropped (see Waiter). Delta and Undo are then ignored.
+	Release int64
 }
 
 // Undo identifies the reservation to undo exactly.

@@ -112,8 +112,13 @@ func (l *Limit) gain(dt float64) float64 { return l.Refill * dt / l.Period }
 
 // time is how many microseconds bucket l needs to regain units, rounded up
 // and saturated at Forever.
+//
+// A quotient within a millionth of a microsecond above a whole number is
+// that number: the rounding error of a level refilled in several steps
+// would otherwise make a call woken when its refill is due wait one
+// microsecond more.
 func (l *Limit) time(units float64) int64 {
-	w := math.Ceil(units * l.Period / l.Refill)
+	w := math.Ceil(units*l.Period/l.Refill - 1e-6)
 	if w >= Forever {
 		return Forever
 	}
@@ -165,6 +170,48 @@ type State struct {
 	// a reservation of the current line acts (see the package doc); it
 	// bounds refunds while Last < End. Zero: nobody in line took from it.
 	Peak [N]float64
+	// Claim sets units aside for the oldest waiting call (see Waiter).
+	Claim Claim
+}
+
+// A Waiter is a call that waits for admission, asking again and again:
+// the head of one process's line. ID is unique among the budget's
+// waiters (not 0, below 2^53); Since is when it was first refused, in µs
+// of the budget's clock (0 on the first ask: now).
+//
+// A refused waiter claims its cost when no claim is in force, or when it
+// is older (smaller Since, then smaller ID) than the claimant. While a
+// claim is in force, every other call is admitted only if it fits beside
+// the claimed units; the claimant itself is admitted as soon as its cost
+// fits, which clears the claim. A claim lapses ClaimTTL after the
+// claimant last asked. So waiters of several processes are served oldest
+// first, and none is overtaken forever by smaller calls of others.
+type Waiter struct {
+	ID, Since int64
+}
+
+// Claim is the units set aside for a waiter: in force while Until > now.
+type Claim struct {
+	ID, Since, Until int64 // ID 0: no claim
+	Cost             Cost
+}
+
+// ClaimTTL is how long a claim outlives its claimant's last ask, in µs:
+// twenty times a poll of 50 ms, and short enough that a claimant that
+// died holds nothing for long.
+const ClaimTTL = 1_000_000
+
+// Release drops the claim of waiter id, if it holds one: a waiter that
+// gives up. It is not a mutation of the levels (Seq stays).
+func Release(s *State, id int64) {
+	if id != 0 && s.Claim.ID == id {
+		s.Claim = Claim{}
+	}
+}
+
+// older reports whether w was refused before the claimant of c.
+func (w *Waiter) older(c *Claim) bool {
+	return w.Since < c.Since || w.Since == c.Since && w.ID < c.ID
 }
 
 // MaxEnd caps State.End: 2^53 µs (the year 2255) is exact in a float64, as
@@ -223,6 +270,8 @@ type Decision struct {
 	// Need and Have describe Dim: the cost, and the capacity (TooLarge) or
 	// the level above the floor at now (otherwise).
 	Need, Have float64
+	// Since is the refused waiter's Since, as it must pass it next time.
+	Since int64
 }
 
 // Reserve admits cost into s at now, all-or-nothing, if it can act within
@@ -232,16 +281,23 @@ type Decision struct {
 // advanced to now (or left at a later Last) whether or not the cost is
 // admitted; Seq changes only when it is.
 func Reserve(s *State, now int64, lim *Limits, cost *Cost, floor float64, maxWait int64) Decision {
-	return ReserveDims(s, now, lim, Limited(lim), cost, floor, maxWait)
+	return ReserveDims(s, now, lim, Limited(lim), cost, floor, maxWait, Waiter{})
 }
 
 // ReserveDims is Reserve for a caller that knows dims = Limited(lim): it
 // visits only the limited dimensions. It takes the same decisions, with the
 // same operations in the same order.
-func ReserveDims(s *State, now int64, lim *Limits, dims Dims, cost *Cost, floor float64, maxWait int64) Decision {
+//
+// w is the waiter asking, or the zero Waiter for a call that does not wait
+// or ask again (see Waiter). Only Reserve's units beside a claim in force
+// of another waiter count.
+func ReserveDims(s *State, now int64, lim *Limits, dims Dims, cost *Cost, floor float64, maxWait int64, w Waiter) Decision {
 	s.advance(now, lim, dims)
 	d := Decision{Dim: -1}
-	var touched Dims // limited dimensions that the cost takes from
+	claim := &s.Claim
+	inForce := claim.ID != 0 && claim.Until > now
+	beside := inForce && claim.ID != w.ID // units set aside for another
+	var touched Dims                      // limited dimensions that the cost takes from
 	for dims != 0 {
 		i := dims.next()
 		c, need := lim[i].Capacity, cost[i]
@@ -258,6 +314,9 @@ func ReserveDims(s *State, now int64, lim *Limits, dims Dims, cost *Cost, floor 
 			return Decision{Wait: Forever, Dim: i, TooLarge: true, Need: need, Have: most}
 		}
 		deficit := min(need, c-low) + low - s.Level[i]
+		if beside {
+			deficit += claim.Cost[i]
+		}
 		if deficit <= 0 {
 			continue
 		}
@@ -267,7 +326,19 @@ func ReserveDims(s *State, now int64, lim *Limits, dims Dims, cost *Cost, floor 
 		}
 	}
 	if d.Wait > maxWait {
+		if w.ID != 0 {
+			if w.Since == 0 {
+				w.Since = now
+			}
+			if !beside || w.older(claim) {
+				*claim = Claim{ID: w.ID, Since: w.Since, Until: now + ClaimTTL, Cost: *cost}
+			}
+			d.Since = w.Since
+		}
 		return d
+	}
+	if inForce && !beside {
+		*claim = Claim{} // the claimant acts
 	}
 	d.OK = true
 	if d.Wait == 0 {

@@ -363,7 +363,7 @@ func FuzzReserveMatchesReference(f *testing.F) {
 			maxWait := []int64{0, r.Int64N(10 * sec), Forever}[r.IntN(3)]
 			var got Decision
 			if r.IntN(2) == 0 {
-				got = ReserveDims(&fast, now, &lim, dims, &c, floor, maxWait)
+				got = ReserveDims(&fast, now, &lim, dims, &c, floor, maxWait, Waiter{})
 			} else {
 				got = Reserve(&fast, now, &lim, &c, floor, maxWait)
 			}

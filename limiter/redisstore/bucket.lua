@@ -7,22 +7,27 @@
 -- KEYS[1]  the budget's hash: last (µs), seq, l0..l5 (levels), exp (ms,
 --          when the key expires), end (µs) and p0..p5 (the line's End and
 --          Peak; a missing one is 0, an empty line, as keys written before
---          them have), as text that round-trips a double (%.17g)
+--          them have), cid, cs, cu, k0..k5 (the claim: bucket.Claim; none
+--          when missing), as text that round-trips a double (%.17g)
 -- ARGV[1]  the call, packed: one byte, the op ("r" reserve, "s" settle,
---          "u" settle with undo, "l" lower, "g" snapshot, read only), then
+--          "u" settle with undo, "c" release a claim, "l" lower, "g"
+--          snapshot, read only), then
 --          little-endian float64s:
 --            now (µs; 0 reads Redis TIME), idle margin (ms),
 --            Capacity, Refill, Period (µs) of dimensions 0..5,
 --          and the op's own:
---            r: cost0..cost5, floor, maxWait (µs)
+--            r: cost0..cost5, floor, maxWait (µs), waiter id, waiter since
+--               (µs; 0: now) — bucket.Waiter
 --            s: delta0..delta5
 --            u: delta0..delta5, seq, prevLast, prevSeq, prev0..prev5,
 --               prevEnd, prevPeak0..prevPeak5
+--            c: waiter id (release its claim: bucket.Release)
 --            l: dims (bit i: lower dimension i, 0-based), level0..level5,
 --               hold0..hold5 (µs)
 --
 -- Reserve answers ok, wait, dim, tooLarge, need, have, seq, now and, when
--- ok, the state before: last, seq, l0..l5, end, p0..p5; snapshot answers
+-- ok, the state before: last, seq, l0..l5, end, p0..p5, or, when not, the
+-- waiter's since (0 for a call that is not a waiter); snapshot answers
 -- last, l0..l5;
 -- both as little-endian float64s in one string. The others answer 1.
 --
@@ -45,8 +50,10 @@ local MAXEND = 9007199254740992 -- bucket.MaxEnd, 2^53
 -- a[3i+1], Period a[3i+2]; the op's arguments start at a[21]. A dimension
 -- whose Capacity is 0 is not limited: nothing else of it is read.
 local a
-if op == "r" then -- 20 + 8
-  a = {struct.unpack("<dddddddddddddddddddddddddddd", blob, 2)}
+if op == "r" then -- 20 + 10
+  a = {struct.unpack("<dddddddddddddddddddddddddddddd", blob, 2)}
+elseif op == "c" then -- 20 + 1
+  a = {struct.unpack("<ddddddddddddddddddddd", blob, 2)}
 elseif op == "s" then -- 20 + 6
   a = {struct.unpack("<dddddddddddddddddddddddddd", blob, 2)}
 elseif op == "u" then -- 20 + 22
@@ -77,7 +84,7 @@ end
 -- one written before they existed): they are marked unchanged, so that a
 -- zero is never written.
 local h = redis.call("HMGET", key, "last", "seq", "l0", "l1", "l2", "l3", "l4", "l5", "exp",
-  "end", "p0", "p1", "p2", "p3", "p4", "p5")
+  "end", "p0", "p1", "p2", "p3", "p4", "p5", "cid", "cs", "cu", "k0", "k1", "k2", "k3", "k4", "k5")
 local last, seq, exp = now, now, nil
 local lv = {FULL, FULL, FULL, FULL, FULL, FULL}
 if h[1] then
@@ -100,6 +107,15 @@ for i = 10, 16 do
     end
   else
     h[i] = "0"
+  end
+end
+-- The claim (bucket.Claim): cid (0: none), cs (since), cu (until), k0..k5
+-- (the units claimed); written whole when it changes.
+local cid, cs, cu, ck, claimed = 0, 0, 0, {0, 0, 0, 0, 0, 0}, false
+if h[17] then
+  cid, cs, cu = tonumber(h[17]), tonumber(h[18]), tonumber(h[19])
+  for i = 1, 6 do
+    ck[i] = tonumber(h[19 + i])
   end
 end
 -- The state before, for Reserve's answer.
@@ -147,7 +163,9 @@ else
 
   if op == "r" then
     -- bucket.Reserve
-    local fl, maxWait = a[27], a[28]
+    local fl, maxWait, wid, since = a[27], a[28], a[29], a[30]
+    local inForce = cid ~= 0 and cu > now
+    local beside = inForce and cid ~= wid -- units set aside for another
     local wait, dim, dNeed, dHave = 0, -1, 0, 0
     for i = 1, 6 do
       local c, need = a[3 * i], a[20 + i]
@@ -157,12 +175,15 @@ else
         -- once full down to the floor (internal/bucket.Reserve)
         local most = (ref > c and ref or c) - mn -- math.max(c, ref) - mn
         if need > most then
-          reply = struct.pack("<dddddddd", 0, 0, i - 1, 1, need, most, seq, now)
+          reply = struct.pack("<ddddddddd", 0, 0, i - 1, 1, need, most, seq, now, 0)
           break
         end
         local deficit = min(need, c - mn) + mn - lv[i]
+        if beside then
+          deficit = deficit + ck[i]
+        end
         if deficit > 0 then
-          local w = ceil(deficit * a[3 * i + 2] / ref)
+          local w = ceil(deficit * a[3 * i + 2] / ref - 1e-6) -- bucket.Limit.time
           if w > wait or dim < 0 then
             wait, dim, dNeed, dHave = w, i - 1, need, lv[i] - mn
           end
@@ -171,8 +192,23 @@ else
     end
     if reply == 1 then
       if wait > maxWait then
-        reply = struct.pack("<dddddddd", 0, wait, dim, 0, dNeed, dHave, seq, now)
+        -- a refused waiter claims its cost if nobody older holds a claim
+        if wid ~= 0 then
+          if since == 0 then
+            since = now
+          end
+          if not beside or since < cs or (since == cs and wid < cid) then
+            cid, cs, cu, claimed = wid, since, now + 1000000, true -- bucket.ClaimTTL
+            for i = 1, 6 do
+              ck[i] = a[20 + i]
+            end
+          end
+        end
+        reply = struct.pack("<ddddddddd", 0, wait, dim, 0, dNeed, dHave, seq, now, since)
       else
+        if inForce and not beside then -- the claimant acts
+          cid, claimed = 0, true
+        end
         -- a call that waits joins the line: End and Peak (a call that
         -- acts now leaves them alone)
         local inline = wait > 0
@@ -207,6 +243,11 @@ else
         reply = struct.pack("<ddddddddddddddddddddddd", 1, wait, dim, 0, dNeed, dHave, seq, now,
           pLast, pSeq, p1, p2, p3, p4, p5, p6, pEnd, q1, q2, q3, q4, q5, q6)
       end
+    end
+  elseif op == "c" then
+    -- bucket.Release: not a mutation of the levels
+    if cid ~= 0 and cid == a[21] then
+      cid, claimed = 0, true
     end
   elseif op == "l" then
     -- bucket.LowerDims: dimension i when bit i-1 of the mask is set, in
@@ -308,6 +349,13 @@ end
 for i = 1, 6 do
   if not h[10 + i] then
     w[n + 1], w[n + 2], n = sub("p0p1p2p3p4p5", 2 * i - 1, 2 * i), format("%.17g", pk[i]), n + 2
+  end
+end
+if claimed then
+  w[n + 1], w[n + 2], w[n + 3], w[n + 4], w[n + 5], w[n + 6], n =
+    "cid", format("%.17g", cid), "cs", format("%.17g", cs), "cu", format("%.17g", cu), n + 6
+  for i = 1, 6 do
+    w[n + 1], w[n + 2], n = sub("k0k1k2k3k4k5", 2 * i - 1, 2 * i), format("%.17g", ck[i]), n + 2
   end
 end
 local due = ceil((last + full) / 1000)

@@ -282,6 +282,9 @@ func (s *Store) reserve(ctx context.Context, key string, req limiter.ReserveRequ
 // mode, so the difference of a reservation made in the other mode lands
 // there (see the package documentation).
 func (s *Store) Settle(ctx context.Context, key string, req limiter.SettleRequest) error {
+	if req.Release != 0 {
+		return s.release(ctx, key, &req)
+	}
 	if req.Undo != nil && req.Undo.Seq < 0 {
 		u := *req.Undo
 		u.Seq = -u.Seq - 1
@@ -532,12 +535,14 @@ func (s *Store) reserveShared(ctx context.Context, key string, req *limiter.Rese
 	}
 	c.put(req.Floor)
 	c.put(float64(maxWait))
+	c.put(float64(req.Waiter.ID))
+	c.put(float64(req.Waiter.Since))
 	v, err := s.run(ctx, c)
 	if err != nil {
 		return limiter.ReserveResult{}, 0, err
 	}
 	var r reply
-	if err := r.parse(v, 8, 23); err != nil {
+	if err := r.parse(v, 9, 23); err != nil {
 		return limiter.ReserveResult{}, 0, err
 	}
 	res := limiter.ReserveResult{
@@ -553,6 +558,9 @@ func (s *Store) reserveShared(ctx context.Context, key string, req *limiter.Rese
 	} else {
 		res.Delay = delay(r.f[1])
 	}
+	if !res.OK {
+		res.Since = int64(r.f[8])
+	}
 	if res.OK {
 		res.Prev.Last = int64(r.f[8])
 		res.Prev.Seq = int64(r.f[9])
@@ -561,6 +569,21 @@ func (s *Store) reserveShared(ctx context.Context, key string, req *limiter.Rese
 		copy(res.Prev.Peak[:], r.f[17:23])
 	}
 	return res, int64(r.f[7]), nil
+}
+
+// release drops a waiter's claim, in Redis and in the fallback (a waiter
+// of either may hold one). A failure of Redis is not reported: the claim
+// lapses on its own within bucket.ClaimTTL.
+func (s *Store) release(ctx context.Context, key string, req *limiter.SettleRequest) error {
+	if s.shared() {
+		c := s.newCall('c', key, &req.Limits)
+		c.put(float64(req.Release))
+		_, err := s.run(ctx, c)
+		if err = s.outcome(ctx, "release", err); err != nil && !errors.Is(err, errFallback) {
+			return err
+		}
+	}
+	return s.fallback.Settle(ctx, key, *req)
 }
 
 func (s *Store) settleShared(ctx context.Context, key string, req *limiter.SettleRequest) error {
