@@ -18,9 +18,11 @@ import (
 // level at once, capped at capacity as the server caps it. Calls that do
 // not fit wait here, in this Limiter, one FIFO per priority. Only the head
 // of the line asks the store; it asks again when the refill it needs is
-// due, when any reservation of this Limiter is settled (a refund may have
-// made room), when the budget changes, and, with a store other processes
-// may share, at least every poll (their refunds wake nobody here). When
+// due, when any reservation of a Limiter of this budget in this process is
+// settled (a refund may have made room), when the budget changes, and,
+// when others it cannot wake may draw on the budget (another process
+// through a shared store, another Limiter of one MemoryStore), at least
+// every poll. When
 // the head is admitted the next call becomes the head and asks at once, so
 // a refund large enough for several calls admits them all in one go.
 //
@@ -148,9 +150,9 @@ func (w *waiter) signal() {
 // admitted as soon as its whole cost fits — when the refill it needs is due
 // or at once when a settlement gives back enough — so the line moves with
 // every refund. A call at the head is never overtaken by later calls of
-// this Limiter, and, with a store other processes share, waits at the head
-// at most a few seconds before it takes a fixed place that nobody else can
-// take (see Reserve).
+// this Limiter, and, when other Limiters or processes share the budget,
+// the oldest head of them all has its cost set aside in the store, so that
+// nobody's small calls take what it waits for (see ReserveRequest.Waiter).
 //
 // Wait fails at once, debiting nothing, when c can never fit (ErrTooLarge),
 // or when even the best case would outlive ctx's deadline (a *LimitError
@@ -241,13 +243,14 @@ func (l *Limiter) release(w Waiter) {
 	if w.Since == 0 { // never refused as a waiter: it claimed nothing
 		return
 	}
+	s := l.spec.Load()
 	if l.memb != nil {
+		now := l.mem.micros()
 		l.memb.mu.Lock()
-		bucket.Release(&l.memb.s, w.ID)
+		bucket.Release(&l.memb.s, now, &s.limits, w.ID)
 		l.memb.mu.Unlock()
 		return
 	}
-	s := l.spec.Load()
 	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Release: w.ID})
 }
 

@@ -3,6 +3,7 @@ package limiter_test
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sync"
 	"testing"
@@ -162,7 +163,9 @@ func TestHeadIsNotStarvedAcrossLimiters(t *testing.T) {
 			}
 		})
 		start := time.Now()
-		if _, err := a.Wait(ctx, limiter.Cost{Requests: 1, InputTokens: 1000}); err != nil {
+		wctx, wcancel := context.WithTimeout(ctx, time.Minute) // starved: fails rather than hangs
+		defer wcancel()
+		if _, err := a.Wait(wctx, limiter.Cost{Requests: 1, InputTokens: 1000}); err != nil {
 			t.Fatal(err)
 		}
 		if got := time.Since(start); got != 10*time.Second {
@@ -171,6 +174,47 @@ func TestHeadIsNotStarvedAcrossLimiters(t *testing.T) {
 		// The other was held back meanwhile, not refused forever.
 		if _, err := other.Allow(ctx, limiter.Cost{Requests: 1}); err != nil {
 			t.Fatalf("the other after the head = %v", err)
+		}
+	})
+}
+
+// TestSetShare: a share scales the refill a Limiter counts on, not its
+// capacity, and only a share in (0, 1] is taken.
+func TestSetShare(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLimiter(t, budget) // ITPM 6000: 100 a second
+		ctx := context.Background()
+		if err := l.SetShare(tier.ITPM, 0.25); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []float64{0, -1, 1.5, math.NaN()} {
+			if err := l.SetShare(tier.ITPM, bad); err == nil {
+				t.Errorf("SetShare(%v) = nil; want an error", bad)
+			}
+		}
+		if err := l.SetShare(tier.NumDimensions, 0.5); err == nil {
+			t.Error("SetShare(unknown dimension) = nil; want an error")
+		}
+		if got := l.Share(tier.ITPM); got != 0.25 {
+			t.Fatalf("Share = %v; want 0.25", got)
+		}
+		// The whole capacity is still there.
+		if _, err := l.Allow(ctx, limiter.Cost{Requests: 1, InputTokens: 6000}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := l.Wait(ctx, limiter.Cost{Requests: 1, InputTokens: 250}); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(start); got != 10*time.Second {
+			t.Fatalf("250 tokens at a quarter of 100/s took %v; want 10s", got)
+		}
+		// A budget change keeps the share.
+		if err := l.SetBudget(tier.Budget{RPM: 60, ITPM: 12000, OTPM: 600}); err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Share(tier.ITPM); got != 0.25 {
+			t.Fatalf("Share after SetBudget = %v; want 0.25", got)
 		}
 	})
 }

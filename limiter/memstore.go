@@ -98,7 +98,7 @@ func (m *MemoryStore) Settle(_ context.Context, key string, req SettleRequest) e
 	b := m.budget(key, now)
 	if req.Release != 0 {
 		b.mu.Lock()
-		bucket.Release(&b.s, req.Release)
+		bucket.Release(&b.s, now, &req.Limits, req.Release)
 		b.mu.Unlock()
 		return nil
 	}

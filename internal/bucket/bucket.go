@@ -201,9 +201,11 @@ type Claim struct {
 // died holds nothing for long.
 const ClaimTTL = 1_000_000
 
-// Release drops the claim of waiter id, if it holds one: a waiter that
-// gives up. It is not a mutation of the levels (Seq stays).
-func Release(s *State, id int64) {
+// Release advances s to now and drops the claim of waiter id, if it holds
+// one: a waiter that gives up. It is not a mutation of the levels (Seq
+// stays).
+func Release(s *State, now int64, lim *Limits, id int64) {
+	s.Advance(now, lim)
 	if id != 0 && s.Claim.ID == id {
 		s.Claim = Claim{}
 	}
@@ -337,7 +339,7 @@ func ReserveDims(s *State, now int64, lim *Limits, dims Dims, cost *Cost, floor 
 		}
 		return d
 	}
-	if inForce && !beside {
+	if w.ID != 0 && claim.ID == w.ID {
 		*claim = Claim{} // the claimant acts
 	}
 	d.OK = true

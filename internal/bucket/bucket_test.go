@@ -588,3 +588,73 @@ func FuzzRefundWindows(f *testing.F) {
 		}
 	})
 }
+
+// TestClaim: the oldest refused waiter has its cost set aside until it is
+// admitted, its claim lapses, or it releases it; others are admitted only
+// beside it.
+func TestClaim(t *testing.T) {
+	const t0 = 100 * sec // a store's clock never reads 0
+	s := Fresh(t0)
+	ask := func(at int64, c *Cost, w *Waiter) Decision {
+		t.Helper()
+		d := ReserveDims(&s, t0+at, &lim2, Limited(&lim2), c, 0, 0, *w)
+		if !d.OK {
+			w.Since = d.Since // as a Limiter passes it back
+		}
+		return d
+	}
+	none := &Waiter{}
+	if d := ask(0, cost(10, 0), none); !d.OK {
+		t.Fatalf("first call: %+v", d)
+	}
+	// w1 needs 5 of A: refused, it claims them from now on.
+	w1 := &Waiter{ID: 1}
+	if d := ask(0, cost(5, 0), w1); d.OK || d.Wait != 5*sec || d.Since != t0 || s.Claim.ID != 1 {
+		t.Fatalf("w1: %+v, claim %+v; want refused for 5s, claiming since t0", d, s.Claim)
+	}
+	// It asks again within ClaimTTL, which renews the claim.
+	for at := int64(sec); at <= 3*sec; at += sec {
+		if d := ask(at, cost(5, 0), w1); d.OK || s.Claim.Until != t0+at+ClaimTTL || s.Claim.Since != t0 {
+			t.Fatalf("w1 at %v: %+v, claim %+v; want refused, renewed, since t0", at, d, s.Claim)
+		}
+	}
+	// At 3 s, 3 of A are in: a call of 1 would fit, but not beside the 5.
+	if d := ask(3*sec, cost(1, 0), none); d.OK || d.Wait != 3*sec {
+		t.Fatalf("a small call beside the claim: %+v; want refused for 3s (5 claimed + 1 − 3)", d)
+	}
+	// A younger waiter does not take the claim over; an older one does,
+	// and then w1 waits beside it.
+	if ask(3*sec, cost(4, 0), &Waiter{ID: 2, Since: t0 + 1}); s.Claim.ID != 1 {
+		t.Fatalf("a younger waiter took the claim: %+v", s.Claim)
+	}
+	if ask(3*sec, cost(1, 0), &Waiter{ID: 3, Since: t0 - 1}); s.Claim.ID != 3 {
+		t.Fatalf("an older waiter did not take the claim: %+v", s.Claim)
+	}
+	if d := ask(3*sec, cost(1, 0), &Waiter{ID: 3, Since: t0 - 1}); !d.OK || s.Claim.ID != 0 {
+		t.Fatalf("the older claimant: %+v, claim %+v; want admitted (1 of 3 in), claim cleared", d, s.Claim)
+	}
+	// At 6 s w1 is admitted (it claims again on the way), and the claim
+	// is gone.
+	ask(5*sec, cost(5, 0), w1)
+	if d := ask(6*sec, cost(5, 0), w1); !d.OK || s.Claim.ID != 0 {
+		t.Fatalf("w1 at 6s: %+v, claim %+v; want admitted, claim cleared", d, s.Claim)
+	}
+	// A claim lapses ClaimTTL after the last ask.
+	ask(6*sec, cost(5, 0), &Waiter{ID: 4})
+	if d := ask(6*sec+ClaimTTL-1, cost(1, 0), none); d.OK {
+		t.Fatalf("admitted beside a claim in force: %+v", d)
+	}
+	if d := ask(6*sec+ClaimTTL, cost(1, 0), none); !d.OK {
+		t.Fatalf("refused after the claim lapsed: %+v", d)
+	}
+	// Release drops a claim only for its holder.
+	ask(7*sec+ClaimTTL, cost(10, 0), &Waiter{ID: 5})
+	Release(&s, t0+7*sec+ClaimTTL, &lim2, 6)
+	if s.Claim.ID != 5 {
+		t.Fatalf("another waiter's release dropped the claim: %+v", s.Claim)
+	}
+	Release(&s, t0+7*sec+ClaimTTL, &lim2, 5)
+	if s.Claim.ID != 0 {
+		t.Fatalf("the holder's release left the claim: %+v", s.Claim)
+	}
+}

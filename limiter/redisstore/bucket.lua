@@ -206,7 +206,7 @@ else
         end
         reply = struct.pack("<ddddddddd", 0, wait, dim, 0, dNeed, dHave, seq, now, since)
       else
-        if inForce and not beside then -- the claimant acts
+        if wid ~= 0 and cid == wid then -- the claimant acts
           cid, claimed = 0, true
         end
         -- a call that waits joins the line: End and Peak (a call that

@@ -320,6 +320,13 @@ func differential(t *testing.T, rdb redis.Scripter, key string, seed uint64) {
 	ctx := context.Background()
 	lim := randomLimits(r)
 	var open []pending
+	waiters := []limiter.Waiter{{ID: 1}, {ID: 2}, {ID: 1 << 52}}
+	claims := 0
+	defer func() {
+		if claims == 0 {
+			t.Errorf("no waiter was refused: the claims went untested")
+		}
+	}()
 	var seqOffset int64
 	var seqSet bool
 	randomCost := func() (c [6]int64) {
@@ -348,6 +355,12 @@ func differential(t *testing.T, rdb redis.Scripter, key string, seed uint64) {
 			case 1:
 				req.MaxWait = time.Duration(r.Int64N(int64(30 * time.Second)))
 			}
+			// Three waiters ask again and again, with the Since the
+			// store gave them; they claim and release.
+			wi := r.IntN(5)
+			if wi < len(waiters) {
+				req.Waiter = waiters[wi]
+			}
 			mr, merr := mem.Reserve(ctx, key, req)
 			rr, rerr := red.Reserve(ctx, key, req)
 			if merr != nil || rerr != nil {
@@ -355,7 +368,7 @@ func differential(t *testing.T, rdb redis.Scripter, key string, seed uint64) {
 			}
 			if mr.OK != rr.OK || mr.Delay != rr.Delay || mr.Dim != rr.Dim || mr.TooLarge != rr.TooLarge ||
 				mr.Need != rr.Need || mr.Have != rr.Have || mr.Prev.Last != rr.Prev.Last || mr.Prev.Level != rr.Prev.Level ||
-				mr.Prev.End != rr.Prev.End || mr.Prev.Peak != rr.Prev.Peak {
+				mr.Prev.End != rr.Prev.End || mr.Prev.Peak != rr.Prev.Peak || mr.Since != rr.Since {
 				t.Fatalf("step %d: Reserve(%+v)\nmemory %+v\nredis  %+v", step, req, mr, rr)
 			}
 			// Sequence numbers start apart (memory at 0, Redis at the
@@ -367,6 +380,21 @@ func differential(t *testing.T, rdb redis.Scripter, key string, seed uint64) {
 			}
 			if mr.OK {
 				open = append(open, pending{req.Cost, limiter.Undo{Prev: mr.Prev, Seq: mr.Seq}, limiter.Undo{Prev: rr.Prev, Seq: rr.Seq}})
+			}
+			if wi < len(waiters) {
+				if mr.OK {
+					waiters[wi].Since = 0 // admitted: the next ask is a new waiter's
+				} else if !mr.TooLarge {
+					waiters[wi].Since = mr.Since
+					claims++
+				}
+			}
+		case x < 38:
+			op = "release"
+			w := waiters[r.IntN(len(waiters))]
+			req := limiter.SettleRequest{Limits: lim, Release: w.ID}
+			if err := errors.Join(mem.Settle(ctx, key, req), red.Settle(ctx, key, req)); err != nil {
+				t.Fatalf("step %d: Release: %v", step, err)
 			}
 		case x < 50 && len(open) > 0:
 			op = "commit"
