@@ -74,6 +74,12 @@ type pool struct {
 	// cutAt is, per dimension, when a 429 last cut the share (see
 	// cutShare); guarded by mu.
 	cutAt [tier.NumDimensions]time.Time
+	// outEvidence and outActual are the evidence of how the server
+	// charges output tokens and the verdict (true: as generated); see
+	// learnOutput. outEvidence is guarded by mu.
+	outEvidence float64
+	outActual   atomic.Bool
+
 	// foreignAt is when another client's use was last seen (see
 	// learnShare); guarded by mu.
 	foreignAt time.Time

@@ -119,8 +119,12 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 	if err != nil {
 		return nil, err
 	}
+	out := est.OutputReserve
+	if p.outActual.Load() {
+		out = est.OutputExpected
+	}
 	c := &call{k: k, req: req, next: next, body: body, rt: rt, est: est, p: p,
-		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: est.OutputReserve}}
+		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: out}}
 	return c.run()
 }
 
@@ -676,7 +680,16 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation, ok 
 		refill := float64(learned.Limit(d)) * float64(max(time.Since(c.admittedAt), 0)) / float64(d.Period())
 		clamps[d] = limiter.ClampTarget{Set: true, Remaining: rem - since + int64(refill)}
 	}
-	c.p.learnShare(lim, &clamps, obs, ok && time.Since(c.admittedAt) <= freshFor)
+	var rem *limiter.Remaining
+	if ok && time.Since(c.admittedAt) <= freshFor {
+		if r, err := lim.Remaining(ctx); err == nil {
+			rem = &r
+		}
+	}
+	c.p.learnShare(lim, &clamps, obs, rem)
+	if rem != nil && c.rt == anthropicMessages {
+		c.learnOutput(ctx, attempt, &clamps, rem)
+	}
 	_ = lim.ClampAll(ctx, clamps)
 	return clamps
 }
@@ -706,14 +719,11 @@ const (
 // (the share drops by that gap, as a fraction of the limit), and a 429
 // (see cutShare). Each response grows the share back a little, so that
 // it returns to the whole when the others stop.
-func (p *pool) learnShare(lim *limiter.Limiter, clamps *[tier.NumDimensions]limiter.ClampTarget, obs *tier.Observation, fresh bool) {
-	var rem limiter.Remaining
-	if fresh {
-		var err error
-		if rem, err = lim.Remaining(context.Background()); err != nil {
-			fresh = false
-		}
-	}
+//
+// rem is the local levels before the clamp when the response is fresh
+// (see freshFor), else nil.
+func (p *pool) learnShare(lim *limiter.Limiter, clamps *[tier.NumDimensions]limiter.ClampTarget, obs *tier.Observation, rem *limiter.Remaining) {
+	fresh := rem != nil
 	b := lim.Budget()
 	for d := range tier.TPM + 1 {
 		limit := b.Limit(d)
@@ -741,6 +751,53 @@ func (p *pool) learnShare(lim *limiter.Limiter, clamps *[tier.NumDimensions]limi
 		if share != lim.Share(d) {
 			_ = lim.SetShare(d, share)
 		}
+	}
+}
+
+// The output evidence (see learnOutput) is averaged with weight
+// outputWeight per response; it switches the reservation to the expected
+// output above outputToActual and back to max_tokens below
+// outputToReserved (the safe side takes less evidence).
+const (
+	outputWeight     = 0.1
+	outputToActual   = 0.5
+	outputToReserved = 0.3
+)
+
+// learnOutput tells from fresh responses whether the server charges
+// output tokens at max_tokens on admission (the 2025 documentation) or
+// only as they are generated (2026), and makes the pool reserve
+// accordingly: max_tokens, or the output the model's recent responses
+// say to expect (tokencount.Estimate.OutputExpected). The evidence is the
+// server's output-token count as of its decision on this call against the
+// local level, as a fraction of the call's reservation: charged at
+// admission, the reservation is in both, and the fraction is about 0;
+// charged as generated, the server has not taken it yet, and the fraction
+// is about 1 or more. Counts rounded to the thousand make one response
+// noise for calls of a few hundred tokens: the fractions are averaged.
+func (c *call) learnOutput(ctx context.Context, attempt int, clamps *[tier.NumDimensions]limiter.ClampTarget, rem *limiter.Remaining) {
+	reserved := c.cost.OutputTokens
+	if !clamps[tier.OTPM].Set || reserved < 16 {
+		return
+	}
+	diff := float64(clamps[tier.OTPM].Remaining) - rem.Buckets[tier.OTPM].Level
+	x := min(max(diff/float64(reserved), -2), 2) // one wild count moves the average a little
+	p := c.p
+	p.mu.Lock()
+	p.outEvidence += outputWeight * (x - p.outEvidence)
+	was := p.outActual.Load()
+	now := was
+	switch {
+	case p.outEvidence >= outputToActual:
+		now = true
+	case p.outEvidence <= outputToReserved:
+		now = false
+	}
+	p.outActual.Store(now)
+	p.mu.Unlock()
+	if now != was {
+		c.k.debug(ctx, "ratekeeper: output tokens are charged "+map[bool]string{true: "as generated", false: "at max_tokens"}[now]+
+			"; reserving accordingly", c, attempt)
 	}
 }
 

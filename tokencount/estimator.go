@@ -32,6 +32,13 @@ type Estimate struct {
 	// OutputReserve is the output-token cost to reserve for all choices, by the
 	// Estimator's OutputPolicy; the limiter reconciles it with the actual usage.
 	OutputReserve int64
+	// OutputExpected is what the model's recent outputs say this request
+	// will produce, for all choices: the learned quantile of the
+	// OutputPolicy (0.9 and a tenth more unless it says otherwise), capped
+	// at max_tokens, or OutputReserve until enough outputs were observed.
+	// It is the reservation for a server that charges output as it is
+	// generated rather than max_tokens on admission.
+	OutputExpected int64
 	// MaxInputTokens is the most input the server can count for this request
 	// (input, cache writes and cache reads together): the model's context
 	// window, or DefaultMaxInputTokens when the window is unknown. A usage
@@ -342,6 +349,7 @@ func (e *Estimator) estimate(p Provider, body []byte) (Estimate, error) {
 		return Estimate{}, &TooLargeError{What: WhatOutputTokens, Model: r.model, Need: est.MaxOutputTokens, Limit: MaxOutputTokens}
 	}
 	est.OutputReserve = e.outputReserve(cal, &est, perChoice)
+	est.OutputExpected = min(e.outputExpected(cal, &est, perChoice), est.OutputReserve)
 	return est, nil
 }
 
@@ -375,6 +383,16 @@ func (e *Estimator) outputReserve(cal *calibrator, est *Estimate, perChoice int6
 		if s := cal.state.Load(); s.outN >= pol.MinSamples {
 			perChoice = min(perChoice, int64(math.Ceil(s.outQ*(1+pol.Headroom))))
 		}
+	}
+	return satMul(perChoice, est.Choices)
+}
+
+// outputExpected is the learned output of est, as outputReserve computes it
+// under a learned policy, with the configured policy's parameters.
+func (e *Estimator) outputExpected(cal *calibrator, est *Estimate, perChoice int64) int64 {
+	pol := e.cfg.output // its Quantile, Headroom and MinSamples hold the defaults when unset
+	if s := cal.state.Load(); s.outN >= pol.MinSamples && s.outN > 0 {
+		perChoice = min(perChoice, int64(math.Ceil(s.outQ*(1+pol.Headroom))))
 	}
 	return satMul(perChoice, est.Choices)
 }
@@ -432,7 +450,7 @@ func (e *Estimator) Observe(est Estimate, actualInput, actualOutput int64) {
 		x := est.Features.vector()
 		cal.observeInput(&x, est.InputTokens, actualInput)
 	}
-	if actualOutput >= 0 && e.cfg.output.Learned {
+	if actualOutput >= 0 { // for OutputExpected whatever the policy
 		cal.observeOutput(float64(actualOutput)/float64(max(est.Choices, 1)), e.cfg.output.Quantile)
 	}
 }
