@@ -456,6 +456,6 @@ func Example() {
 	fmt.Println(msg.StopReason, kinds)
 	fmt.Printf("RPM left: %.0f of %d\n", rem.Buckets[tier.RPM].Level, rem.Buckets[tier.RPM].Limit)
 	// Output:
-	// end_turn [admitted settled]
+	// end_turn [counted admitted settled]
 	// RPM left: 49 of 50
 }

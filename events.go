@@ -37,9 +37,14 @@ const (
 	// matches ErrImplausible and says what. Logged at Warn: a proxy or a
 	// server that sends garbage is worth knowing about.
 	Bounded
+	// Counted: the estimate was unsure, and the server counted the
+	// request's input exactly (POST /v1/messages/count_tokens): Cost's
+	// InputTokens is its count, which the call reserves (see
+	// WithCountTokens). Attempt is 0: it is no attempt of the call.
+	Counted
 )
 
-var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled", "bounded"}
+var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled", "bounded", "counted"}
 
 // String returns the kind's name, as the logs show it (e.g. "retried").
 func (k EventKind) String() string {

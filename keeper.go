@@ -40,6 +40,13 @@ type Keeper struct {
 	logger  *slog.Logger
 	observe func(Event)
 
+	// countRPM is what WithCountTokens asked (countDefault unless set);
+	// counter budgets the count_tokens calls (nil: no counting), and
+	// countPaused is until when counting is off after a failure (Unix ns).
+	countRPM    int64
+	counter     *limiter.Limiter
+	countPaused atomic.Int64
+
 	// open counts the reservations admitted and not yet settled: the calls
 	// in flight. Every path of a call settles what it admitted (a test
 	// checks that it returns to zero whatever the server answers).
@@ -206,7 +213,8 @@ func WithObserver(f func(Event)) Option {
 // New returns a Keeper. It needs a budget: WithTier or WithConfig.
 func New(opts ...Option) (*Keeper, error) {
 	k := &Keeper{
-		retry:  DefaultRetryPolicy,
+		countRPM: countDefault,
+		retry:    DefaultRetryPolicy,
 		pools:  map[string]*pool{},
 		models: map[string]*pool{},
 	}
@@ -233,6 +241,9 @@ func New(opts ...Option) (*Keeper, error) {
 	}
 	if k.gate == nil {
 		k.gate = aimd.New(1, 256)
+	}
+	if err := k.setupCounting(); err != nil {
+		return nil, err
 	}
 	return k, nil
 }

@@ -94,7 +94,7 @@ func macroScenarioList() []macroScenario {
 }
 
 // macroStrategies are the strategies, each run in every scenario.
-var macroStrategies = []string{"sdk", "xrate-rpm", "cookbook", "oracle", "ratekeeper"}
+var macroStrategies = []string{"sdk", "xrate-rpm", "cookbook", "oracle", "ratekeeper", "ratekeeper-nocount"}
 
 var macroStrategyAbout = map[string]string{
 	"sdk":        "no limiter, the SDK's own retries (2, 0.5 s·2ⁿ)",
@@ -102,6 +102,7 @@ var macroStrategyAbout = map[string]string{
 	"cookbook":   "the OpenAI cookbook processor: chars/4 + max_tokens against one budget of ITPM+OTPM (38k/min) plus 50 RPM, no refunds, no headers, a 15 s pause after a 429, 5 attempts",
 	"oracle":     "knows the server's buckets, true counts and output policy; FIFO, settles at actual (the ceiling)",
 	"ratekeeper": "the README's setup: ratekeeper.New(WithTier(tier.Anthropic, \"tier-1\")), Keeper.Middleware, WithMaxRetries(0)",
+	"ratekeeper-nocount": "the same with WithCountTokens(0): no exact counts from count_tokens while estimates are unsure",
 }
 
 // macroResult is what one run measured.
@@ -334,6 +335,9 @@ func (c *macroCountingTransport) RoundTrip(req *http.Request) (*http.Response, e
 func macroRun(t *testing.T, sc *macroScenario, strategy string, seed uint64, redisOpt *redis.Options) macroResult {
 	cfg := sc.cfg
 	cfg.Seed = seed
+	if cfg.CountTokensRPM == 0 {
+		cfg.CountTokensRPM = 100 // Tier 1's published count_tokens limit
+	}
 	s := newSim(t, cfg)
 	w := sc.workload(seed)
 	rt := &macroCountingTransport{next: s.Transport()}
@@ -351,7 +355,8 @@ func macroRun(t *testing.T, sc *macroScenario, strategy string, seed uint64, red
 	var degraded atomic.Int64
 	var account string
 	var rdbs []*redis.Client
-	if sc.redis && strategy == "ratekeeper" {
+	keeper := strings.HasPrefix(strategy, "ratekeeper")
+	if sc.redis && keeper {
 		// One budget key per run, deleted at the end.
 		account = ratekeeper.AccountID(fmt.Sprintf("%s/macro/%x", apiKey, rand.Uint64()))
 		defer func() {
@@ -387,8 +392,11 @@ func macroRun(t *testing.T, sc *macroScenario, strategy string, seed uint64, red
 			opts = append(opts, aoption.WithMiddleware(cb.Middleware), aoption.WithMaxRetries(0))
 		case "oracle":
 			opts = append(opts, aoption.WithMiddleware(orc.Middleware), aoption.WithMaxRetries(0))
-		case "ratekeeper":
+		case "ratekeeper", "ratekeeper-nocount":
 			var kopts []ratekeeper.Option
+			if strategy == "ratekeeper-nocount" {
+				kopts = append(kopts, ratekeeper.WithCountTokens(0))
+			}
 			if sc.redis {
 				// Each process has its own Redis client and store. The
 				// store takes the bubble's clock (WithClock): Redis TIME

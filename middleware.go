@@ -125,6 +125,9 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 	}
 	c := &call{k: k, req: req, next: next, body: body, rt: rt, est: est, p: p,
 		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: out}}
+	if c.unsure() {
+		c.countInput(req.Context())
+	}
 	return c.run()
 }
 

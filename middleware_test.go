@@ -29,9 +29,11 @@ func testOpenAIKeeper(t *testing.T, opts ...Option) *Keeper {
 	return k
 }
 
+// testAnthropicKeeper counts no tokens: the hand-written next handlers
+// answer Messages only (counting_test.go tests counting).
 func testAnthropicKeeper(t *testing.T, opts ...Option) *Keeper {
 	t.Helper()
-	k, err := New(append([]Option{WithTier(tier.Anthropic, "tier-1")}, opts...)...)
+	k, err := New(append([]Option{WithTier(tier.Anthropic, "tier-1"), WithCountTokens(0)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -185,6 +185,22 @@ func Tiers(p Provider) []TierInfo {
 	return out
 }
 
+// LookupTier returns provider p's tier named name (as Lookup reads tier
+// names: "Tier 2", "tier-2" and "2" are one tier). The error matches
+// ErrUnknownTier for a tier p does not have.
+func LookupTier(p Provider, name string) (TierInfo, error) {
+	cat, err := loadCatalog()
+	if err != nil {
+		return TierInfo{}, err
+	}
+	pd := cat.providers[p]
+	if pd == nil {
+		return TierInfo{}, &LookupError{Provider: p, Name: name, Err: ErrUnknownTier}
+	}
+	_, t, err := pd.findTier(name)
+	return t, err
+}
+
 func (c Class) clone() Class {
 	c.Models = slices.Clone(c.Models)
 	if c.LongContext != nil {

@@ -445,3 +445,19 @@ func TestMatchModel(t *testing.T) {
 		}
 	}
 }
+
+func TestLookupTier(t *testing.T) {
+	ti, err := LookupTier(Anthropic, "Tier 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ti.Name != "tier-1" || ti.CountTokensRPM <= 0 {
+		t.Fatalf("LookupTier(Anthropic, Tier 1) = %+v; want tier-1 with a count_tokens limit", ti)
+	}
+	if _, err := LookupTier(Anthropic, "tier-9"); !errors.Is(err, ErrUnknownTier) {
+		t.Fatalf("LookupTier(tier-9) = %v; want ErrUnknownTier", err)
+	}
+	if _, err := LookupTier(Provider("nobody"), "tier-1"); !errors.Is(err, ErrUnknownTier) {
+		t.Fatalf("LookupTier(unknown provider) = %v; want ErrUnknownTier", err)
+	}
+}
