@@ -215,8 +215,8 @@ func New(opts ...Option) (*Keeper, error) {
 	k := &Keeper{
 		countRPM: countDefault,
 		retry:    DefaultRetryPolicy,
-		pools:  map[string]*pool{},
-		models: map[string]*pool{},
+		pools:    map[string]*pool{},
+		models:   map[string]*pool{},
 	}
 	for _, o := range opts {
 		if err := o(k); err != nil {

@@ -97,11 +97,11 @@ func macroScenarioList() []macroScenario {
 var macroStrategies = []string{"sdk", "xrate-rpm", "cookbook", "oracle", "ratekeeper", "ratekeeper-nocount"}
 
 var macroStrategyAbout = map[string]string{
-	"sdk":        "no limiter, the SDK's own retries (2, 0.5 s·2ⁿ)",
-	"xrate-rpm":  "an RPM-only golang.org/x/time/rate limiter (50/min, burst 50), the SDK's retries",
-	"cookbook":   "the OpenAI cookbook processor: chars/4 + max_tokens against one budget of ITPM+OTPM (38k/min) plus 50 RPM, no refunds, no headers, a 15 s pause after a 429, 5 attempts",
-	"oracle":     "knows the server's buckets, true counts and output policy; FIFO, settles at actual (the ceiling)",
-	"ratekeeper": "the README's setup: ratekeeper.New(WithTier(tier.Anthropic, \"tier-1\")), Keeper.Middleware, WithMaxRetries(0)",
+	"sdk":                "no limiter, the SDK's own retries (2, 0.5 s·2ⁿ)",
+	"xrate-rpm":          "an RPM-only golang.org/x/time/rate limiter (50/min, burst 50), the SDK's retries",
+	"cookbook":           "the OpenAI cookbook processor: chars/4 + max_tokens against one budget of ITPM+OTPM (38k/min) plus 50 RPM, no refunds, no headers, a 15 s pause after a 429, 5 attempts",
+	"oracle":             "knows the server's buckets, true counts and output policy; FIFO, settles at actual (the ceiling)",
+	"ratekeeper":         "the README's setup: ratekeeper.New(WithTier(tier.Anthropic, \"tier-1\")), Keeper.Middleware, WithMaxRetries(0)",
 	"ratekeeper-nocount": "the same with WithCountTokens(0): no exact counts from count_tokens while estimates are unsure",
 }
 
