@@ -31,6 +31,7 @@ var (
 	macro          = flag.Bool("macro", false, "run the macro benchmark (TestMacro) and print its table")
 	macroOut       = flag.String("macro.out", "", "with -macro, also write the table as Markdown to this `file`")
 	macroSeeds     = flag.Int("macro.seeds", 3, "with -macro, the number of seeds per scenario and strategy")
+	macroTrace     = flag.Bool("macro.trace", false, "with -macro, log the Keeper's retries, refusals and learned bursts")
 	macroScenarios = flag.String("macro.scenarios", "", "with -macro, a comma-separated list of the scenarios to run (default all)")
 )
 
@@ -413,6 +414,16 @@ func macroRun(t *testing.T, sc *macroScenario, strategy string, seed uint64, red
 					t.Fatal(err)
 				}
 				kopts = append(kopts, ratekeeper.WithStore(st, account))
+			}
+			if *macroTrace {
+				proc := i
+				start := time.Now()
+				kopts = append(kopts, ratekeeper.WithObserver(func(e ratekeeper.Event) {
+					if e.Kind == ratekeeper.Retried || e.Kind == ratekeeper.Refused || e.Kind == ratekeeper.Failed || e.Kind == ratekeeper.Synced && e.Burst > 0 {
+						t.Logf("%s seed %d process %d at %v: %v status %d %v burst %v wait %v %v", sc.name, seed, proc,
+							time.Since(start).Round(time.Millisecond), e.Kind, e.Status, e.Dimension, e.Burst, e.Wait, e.Err)
+					}
+				}))
 			}
 			k := newKeeper(t, kopts...)
 			opts = append(opts, aoption.WithMiddleware(k.Middleware), aoption.WithMaxRetries(0))

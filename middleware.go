@@ -163,8 +163,8 @@ type call struct {
 	// sentGen is the pool's overload pause generation when the attempt in
 	// flight was sent.
 	sentGen uint64
-	// admittedAt and net are the instant the attempt in flight was
-	// admitted and the pool's net charge just after (see sync).
+	// admittedAt and net are the instant the attempt in flight was sent
+	// and the pool's net charge then (see sync).
 	admittedAt time.Time
 	net        [tier.NumDimensions]int64
 }
@@ -357,6 +357,13 @@ func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Respon
 			return nil, nil, aimd.Ticket{}, err
 		}
 		c.sentGen = gen
+		// What the server's counts will be compared with: as of now, when
+		// the call goes out (not its admission, which a pause may precede
+		// by seconds).
+		c.admittedAt = time.Now()
+		for d := range c.net {
+			c.net[d] = c.p.net[d].Load()
+		}
 		e := c.event(Admitted, *n)
 		e.Wait, e.Cost = time.Since(start), c.cost
 		k.emit(ctx, e)
@@ -421,10 +428,6 @@ func (c *call) wait(ctx context.Context) (*limiter.Reservation, error) {
 	if err == nil {
 		c.k.open.Add(1)
 		c.p.charge(c.cost.PerDimension(), 1)
-		c.admittedAt = time.Now()
-		for d := range c.net {
-			c.net[d] = c.p.net[d].Load()
-		}
 	}
 	return r, err
 }
@@ -787,6 +790,13 @@ func (c *call) learnOutput(ctx context.Context, attempt int, clamps *[tier.NumDi
 	x := min(max(diff/float64(reserved), -2), 2) // one wild count moves the average a little
 	p := c.p
 	p.mu.Lock()
+	if p.burst <= 0.5 {
+		// Under sub-minute enforcement the local capacity is learned from
+		// above and below, and the counts differ from the local level by
+		// that too: no evidence either way.
+		p.mu.Unlock()
+		return
+	}
 	p.outEvidence += outputWeight * (x - p.outEvidence)
 	was := p.outActual.Load()
 	now := was
