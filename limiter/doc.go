@@ -14,17 +14,20 @@
 // # Semantics
 //
 //   - All or nothing: a cost that does not fit every bucket debits none.
-//   - First come, first served: a call that must wait takes its place in
-//     line at once and keeps it. While it waits, it also holds what its
-//     other buckets regain, so that when it acts every bucket still has its
-//     cost and nobody who came later overtakes it. Within a [Priority],
-//     calls act in the order they asked; a large call is never starved.
+//   - The line moves: the levels mirror the server's buckets, and nothing
+//     is debited while a call waits in [Limiter.Wait], so whatever a
+//     settlement gives back is usable at once, capped at capacity as the
+//     server caps it. Within a [Priority], calls are admitted in the order
+//     they asked, each as soon as its whole cost fits; a large call is
+//     never starved, across processes too (the oldest waiter's cost is set
+//     aside in the store). [Limiter.Reserve] instead takes a fixed place,
+//     as x/time/rate does.
 //   - Impossible calls fail fast: a cost larger than a bucket's capacity
 //     returns a *[LimitError] matching [ErrTooLarge], naming the dimension,
 //     the need and the capacity, at once.
-//   - Context first: Wait fails at once when the wait would outlive the
-//     context's deadline, and refunds the reservation when the context ends
-//     while waiting.
+//   - Context first: Wait fails at once when even the best case (every
+//     unsettled reservation refunded) would outlive the context's deadline;
+//     a call whose context ends while it waits has debited nothing.
 //   - Exactly once: a Reservation is settled by its first Commit or Cancel;
 //     later calls do nothing (Cancel) or return [ErrSettled] (Commit).
 //   - The server is the truth: [Limiter.Clamp] lowers a bucket to what the

@@ -37,7 +37,7 @@ type LimitError struct {
 	Need int64
 	// Have is what the bucket offers above the call's floor: its capacity
 	// (ErrTooLarge) or its level when the call was refused (ErrLimited;
-	// negative while others wait in line).
+	// negative in debt, or while places taken by Reserve are pending).
 	Have float64
 	// RetryAfter is how long until the call would be admitted, counted
 	// from the refusal; zero with ErrTooLarge.

@@ -94,8 +94,8 @@ func (c Cost) invalid() error {
 //	... send ...
 //	r.Commit(limiter.Cost{Requests: 1, InputTokens: in, OutputTokens: out})
 //
-// Calls are admitted first come, first served (within a priority): a call
-// that must wait takes its place in line at once and keeps it, so small
+// Calls are admitted first come, first served (within a priority), each as
+// soon as its whole cost fits: the line moves with every refund, and small
 // calls never overtake a large one forever.
 //
 // A Limiter is safe for concurrent use by multiple goroutines. It starts no
