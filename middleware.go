@@ -326,6 +326,19 @@ func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Respon
 	}()
 	for {
 		start := time.Now()
+		// The overload pause, then a concurrency slot, then the budget: a
+		// call holds no budget while it waits for the service or for a
+		// slot. Units reserved by a call not yet sent are units the
+		// server's bucket may overflow meanwhile: after a two-minute outage
+		// the calls admitted behind the pause held 25k output tokens
+		// against a bucket of 8k, and the server refused them together.
+		if _, err := c.p.paused(ctx); err != nil {
+			return nil, nil, aimd.Ticket{}, err
+		}
+		ticket, err := k.gate.Acquire(ctx)
+		if err != nil {
+			return nil, nil, aimd.Ticket{}, err
+		}
 		wctx, cancel := ctx, context.CancelFunc(func() {})
 		if k.maxWait > 0 {
 			wctx, cancel = context.WithTimeout(ctx, k.maxWait)
@@ -333,6 +346,7 @@ func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Respon
 		r, err := c.wait(wctx)
 		cancel()
 		if err != nil {
+			k.gate.Release(ticket, aimd.Neutral)
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, nil, aimd.Ticket{}, ctxErr
 			}
@@ -345,15 +359,12 @@ func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Respon
 			k.emit(ctx, e)
 			return nil, nil, aimd.Ticket{}, err
 		}
-		ticket, err := k.gate.Acquire(ctx)
-		if err != nil {
-			c.settle(r, nil)
-			return nil, nil, aimd.Ticket{}, err
-		}
 		h.hold(ticket, r)
-		gen, err := c.p.paused(ctx)
+		gen, err := c.p.paused(ctx) // a pause that began meanwhile
 		if err != nil {
-			h.release(c)
+			h.on = false // never sent: the slot and the whole reservation come back
+			k.gate.Release(ticket, aimd.Neutral)
+			c.settle(r, nil)
 			return nil, nil, aimd.Ticket{}, err
 		}
 		c.sentGen = gen
