@@ -69,7 +69,21 @@ func (e *LimitError) Unwrap() []error {
 	return []error{e.Err}
 }
 
-func limitError(r *ReserveResult, deadline bool) *LimitError {
+// refusal is what a Limiter keeps of a store's refusal.
+type refusal struct {
+	Delay    time.Duration
+	Dim      int
+	TooLarge bool
+	Need     float64
+	Have     float64
+	Since    int64
+}
+
+func refusalOf(r *ReserveResult) refusal {
+	return refusal{Delay: r.Delay, Dim: r.Dim, TooLarge: r.TooLarge, Need: r.Need, Have: r.Have, Since: r.Since}
+}
+
+func limitError(r *refusal, deadline bool) *LimitError {
 	e := &LimitError{
 		Dimension: tier.Dimension(r.Dim),
 		Need:      int64(r.Need),

@@ -177,9 +177,7 @@ func New(b tier.Budget, opts ...Option) (*Limiter, error) {
 		// Every Limiter of this budget in this process settles through
 		// memb, which wakes them all: none needs to poll.
 		l.mem, l.memb = m, m.budget(l.key, m.micros())
-		l.memb.mu.Lock()
-		l.memb.lines = append(l.memb.lines, &l.line)
-		l.memb.mu.Unlock()
+		l.memb.join(&l.line)
 	} else {
 		l.shared = true
 	}
@@ -299,7 +297,7 @@ func (l *Limiter) Reserve(ctx context.Context, c Cost) (*Reservation, error) {
 //
 // w is the zero Waiter for a call that asks once (Allow, Reserve); see
 // ReserveRequest.Waiter.
-func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Duration, w Waiter) (*Reservation, ReserveResult, error) {
+func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Duration, w Waiter) (*Reservation, refusal, error) {
 	var floor float64
 	if c.Priority == Background {
 		floor = s.budget.Headroom
@@ -310,38 +308,44 @@ func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Dura
 	req := ReserveRequest{Limits: s.limits, Cost: c.vector(), Floor: floor, MaxWait: maxWait, Waiter: w}
 	res, err := l.store.Reserve(ctx, l.key, req)
 	if err != nil {
-		return nil, res, fmt.Errorf("limiter: reserve: %w", err)
+		return nil, refusal{}, fmt.Errorf("limiter: reserve: %w", err)
 	}
 	if !res.OK {
+		ref := refusalOf(&res)
 		if res.TooLarge {
-			return nil, res, limitError(&res, false)
+			return nil, ref, limitError(&ref, false)
 		}
-		return nil, res, nil
+		return nil, ref, nil
 	}
-	return newReservation(l, c, res.Delay, &Undo{Prev: res.Prev, Seq: res.Seq}), res, nil
+	return newReservation(l, c, res.Delay, &Undo{Prev: res.Prev, Seq: res.Seq}), refusal{}, nil
 }
 
 // decideMemory is decide with the MemoryStore: no interface call, no key
 // lookup. The mutex is held only to save the state (for an exact Cancel)
 // and for the arithmetic.
-func (l *Limiter) decideMemory(s *spec, c Cost, floor float64, maxWait time.Duration, w Waiter) (*Reservation, ReserveResult, error) {
+func (l *Limiter) decideMemory(s *spec, c Cost, floor float64, maxWait time.Duration, w Waiter) (*Reservation, refusal, error) {
 	cost := c.units()
 	now := l.mem.micros()
 	b := l.memb
-	var undo Undo
+	r := &Reservation{requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens}
 	b.mu.Lock()
-	undo.Prev.Last, undo.Prev.Seq, undo.Prev.Level = b.s.Last, b.s.Seq, b.s.Level // what an exact Cancel restores
+	r.prevLast, r.prevSeq, r.prevLevel = b.s.Last, b.s.Seq, b.s.Level // what an exact Cancel restores
 	d := bucket.ReserveDims(&b.s, now, &s.limits, s.dims, &cost, floor, micros(maxWait), w)
-	undo.Seq = b.s.Seq
+	r.seq = b.s.Seq
+	if d.OK {
+		b.hold(c.Requests, c.InputTokens, c.OutputTokens, 1)
+	}
 	b.mu.Unlock()
 	if !d.OK {
-		res := result(d)
+		res := refusal{Delay: delay(d.Wait), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Since: d.Since}
 		if d.TooLarge {
 			return nil, res, limitError(&res, false)
 		}
 		return nil, res, nil
 	}
-	return newReservation(l, c, delay(d.Wait), &undo), ReserveResult{OK: true}, nil
+	r.delay = delay(d.Wait)
+	r.l.Store(l)
+	return r, refusal{}, nil
 }
 
 // Clamp imposes the server's view on dimension d: afterwards the bucket
@@ -428,8 +432,9 @@ type Bucket struct {
 	// hold it. It is negative only after a settlement debited more than
 	// was reserved, or while places taken by Reserve have yet to act.
 	Level float64
-	// Outstanding is what this Limiter's unsettled reservations hold in
-	// this bucket: units debited that a Commit may give back.
+	// Outstanding is what the unsettled reservations of this Limiter (of
+	// every Limiter of this budget, with a MemoryStore) hold in this
+	// bucket: units debited that a Commit may give back.
 	Outstanding int64
 	// FullIn is how long until the bucket is full again if nothing else
 	// is admitted.
@@ -485,7 +490,9 @@ func newReservation(l *Limiter, c Cost, delay time.Duration, undo *Undo) *Reserv
 	r := &Reservation{delay: delay, requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens,
 		prevLast: undo.Prev.Last, prevSeq: undo.Prev.Seq, seq: undo.Seq, prevLevel: undo.Prev.Level}
 	r.l.Store(l)
-	l.hold(r, 1)
+	if l.memb == nil { // the memory path counted it under the budget's lock
+		l.hold(r, 1)
+	}
 	return r
 }
 
@@ -530,11 +537,15 @@ func (r *Reservation) Commit(used Cost) error {
 		delta[i] = reserved[i] - u[i]
 		nonzero = nonzero || delta[i] != 0
 	}
-	if !nonzero {
+	if l.memb != nil {
+		d := &delta
+		if !nonzero {
+			d = nil
+		}
+		l.mem.settle(l.memb, l.mem.micros(), &s.limits, d, nil, r)
 		return nil
 	}
-	if l.memb != nil {
-		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, nil)
+	if !nonzero {
 		return nil
 	}
 	if err := l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta}); err != nil {
@@ -560,7 +571,7 @@ func (r *Reservation) Cancel() {
 	delta := r.Cost().vector()
 	if l.memb != nil {
 		u := r.undo() // on the stack: the memory path does not retain it
-		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &u)
+		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &u, r)
 		return
 	}
 	u := r.undo()
@@ -570,15 +581,12 @@ func (r *Reservation) Cancel() {
 // settled counts r as settled and wakes the head of the line: what r gave
 // back may be what it waits for.
 func (l *Limiter) settled(r *Reservation) {
-	l.hold(r, -1)
 	if l.memb == nil {
+		l.hold(r, -1)
 		l.line.wake()
 		return
 	}
-	l.memb.mu.Lock()
-	lines := l.memb.lines
-	l.memb.mu.Unlock()
-	for _, ln := range lines {
+	for _, ln := range *l.memb.lines.Load() {
 		ln.wake()
 	}
 }

@@ -42,7 +42,7 @@ type line struct {
 	q  [Background + 1][]*waiter
 	// last is the head's latest refusal, which Allow reports while it
 	// refuses to jump the line.
-	last ReserveResult
+	last refusal
 }
 
 // waiter is one call in line.
@@ -64,7 +64,7 @@ func (ln *line) head() *waiter {
 
 // blocks reports whether a call of priority p must wait behind the line
 // (every waiter of priority p or higher), and the head's latest refusal.
-func (ln *line) blocks(p Priority) (ReserveResult, bool) {
+func (ln *line) blocks(p Priority) (refusal, bool) {
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
 	for q := Interactive; q <= p; q++ {
@@ -76,7 +76,7 @@ func (ln *line) blocks(p Priority) (ReserveResult, bool) {
 			return res, true
 		}
 	}
-	return ReserveResult{}, false
+	return refusal{}, false
 }
 
 // join puts a call of priority p at the end of its line.
@@ -118,7 +118,7 @@ func (ln *line) isHead(w *waiter) bool {
 	return ln.head() == w
 }
 
-func (ln *line) refused(res *ReserveResult) {
+func (ln *line) refused(res *refusal) {
 	ln.mu.Lock()
 	ln.last = *res
 	ln.mu.Unlock()
@@ -233,9 +233,7 @@ func (l *Limiter) competes() bool {
 	if l.shared {
 		return true
 	}
-	l.memb.mu.Lock()
-	defer l.memb.mu.Unlock()
-	return len(l.memb.lines) > 1
+	return len(*l.memb.lines.Load()) > 1
 }
 
 // release drops the claim w may hold: it gives up.
@@ -260,7 +258,7 @@ func (l *Limiter) release(w Waiter) {
 // Limiter would give back if it were refunded whole — and of a call whose
 // wait is beyond Forever (a bucket settled or clamped into a debt of
 // centuries); nil otherwise.
-func (l *Limiter) beyond(ctx context.Context, s *spec, res *ReserveResult) error {
+func (l *Limiter) beyond(ctx context.Context, s *spec, res *refusal) error {
 	if res.Delay >= Forever {
 		return limitError(res, false)
 	}
@@ -286,8 +284,15 @@ func (l *Limiter) beyond(ctx context.Context, s *spec, res *ReserveResult) error
 }
 
 // outstanding is, per dimension, what this Limiter's unsettled
-// reservations hold.
+// reservations hold; with a MemoryStore, those of every Limiter of the
+// budget.
 func (l *Limiter) outstanding() [tier.NumDimensions]int64 {
+	if b := l.memb; b != nil {
+		b.mu.Lock()
+		out := b.out
+		b.mu.Unlock()
+		return Cost{Requests: out[0], InputTokens: out[1], OutputTokens: out[2]}.vector()
+	}
 	return Cost{Requests: l.out[0].Load(), InputTokens: l.out[1].Load(), OutputTokens: l.out[2].Load()}.vector()
 }
 

@@ -3,6 +3,7 @@ package limiter
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ratekeeper/ratekeeper/internal/bucket"
@@ -26,11 +27,35 @@ type MemoryStore struct {
 }
 
 type memBudget struct {
-	mu sync.Mutex // guards s and lines
+	mu sync.Mutex // guards s and out
 	s  bucket.State
+	// out is what the unsettled reservations of the Limiters of this
+	// budget hold: requests, input and output tokens (kept here, under
+	// mu, rather than in atomics of each Limiter: the admission path
+	// holds mu anyway).
+	out [3]int64
 	// lines are the lines of the Limiters of this budget, which every
-	// settlement through a Limiter wakes. Only appended to.
-	lines []*line
+	// settlement through a Limiter wakes; replaced whole when one joins.
+	lines atomic.Pointer[[]*line]
+}
+
+// join adds a Limiter's line to b's.
+func (b *memBudget) join(ln *line) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var lines []*line
+	if p := b.lines.Load(); p != nil {
+		lines = append(lines, *p...)
+	}
+	lines = append(lines, ln)
+	b.lines.Store(&lines)
+}
+
+// hold adds sign × (requests, input, output) to b.out; b.mu is held.
+func (b *memBudget) hold(req, in, out, sign int64) {
+	b.out[0] += sign * req
+	b.out[1] += sign * in
+	b.out[2] += sign * out
 }
 
 // MemoryOption configures a [MemoryStore].
@@ -102,18 +127,27 @@ func (m *MemoryStore) Settle(_ context.Context, key string, req SettleRequest) e
 		b.mu.Unlock()
 		return nil
 	}
-	m.settle(b, now, &req.Limits, &req.Delta, req.Undo)
+	m.settle(b, now, &req.Limits, &req.Delta, req.Undo, nil)
 	return nil
 }
 
-// settle is Settle on b; Limiter calls it directly.
-func (m *MemoryStore) settle(b *memBudget, now int64, lim *Limits, units *[bucket.N]int64, undo *Undo) {
-	delta := costOf(units)
+// settle is Settle on b (nothing when units is nil); Limiter calls it
+// directly, with the reservation r it settles, whose cost leaves b.out.
+func (m *MemoryStore) settle(b *memBudget, now int64, lim *Limits, units *[bucket.N]int64, undo *Undo, r *Reservation) {
+	var delta bucket.Cost
+	if units != nil {
+		delta = costOf(units)
+	}
 	b.mu.Lock()
-	if undo != nil {
+	switch {
+	case units == nil:
+	case undo != nil:
 		bucket.Cancel(&b.s, now, lim, &undo.Prev, undo.Seq, &delta)
-	} else {
+	default:
 		bucket.Settle(&b.s, now, lim, &delta)
+	}
+	if r != nil {
+		b.hold(r.requests, r.inputTokens, r.outputTokens, -1)
 	}
 	b.mu.Unlock()
 }
