@@ -7,8 +7,8 @@
 -- KEYS[1]  the budget's hash: last (µs), seq, l0..l5 (levels), exp (ms,
 --          when the key expires), end (µs) and p0..p5 (the line's End and
 --          Peak; a missing one is 0, an empty line, as keys written before
---          them have), cid, cs, cu, k0..k5 (the claim: bucket.Claim; none
---          when missing), as text that round-trips a double (%.17g)
+--          them have), as text that round-trips a double (%.17g), and c
+--          (the claim, bucket.Claim, packed; none when missing)
 -- ARGV[1]  the call, packed: one byte, the op ("r" reserve, "s" settle,
 --          "u" settle with undo, "c" release a claim, "l" lower, "g"
 --          snapshot, read only), then
@@ -84,7 +84,7 @@ end
 -- one written before they existed): they are marked unchanged, so that a
 -- zero is never written.
 local h = redis.call("HMGET", key, "last", "seq", "l0", "l1", "l2", "l3", "l4", "l5", "exp",
-  "end", "p0", "p1", "p2", "p3", "p4", "p5", "cid", "cs", "cu", "k0", "k1", "k2", "k3", "k4", "k5")
+  "end", "p0", "p1", "p2", "p3", "p4", "p5", "c")
 local last, seq, exp = now, now, nil
 local lv = {FULL, FULL, FULL, FULL, FULL, FULL}
 if h[1] then
@@ -109,14 +109,12 @@ for i = 10, 16 do
     h[i] = "0"
   end
 end
--- The claim (bucket.Claim): cid (0: none), cs (since), cu (until), k0..k5
--- (the units claimed); written whole when it changes.
+-- The claim (bucket.Claim): field c, nine little-endian float64s: cid (0:
+-- none), cs (since), cu (until), k1..k6 (the units claimed); written whole
+-- when it changes.
 local cid, cs, cu, ck, claimed = 0, 0, 0, {0, 0, 0, 0, 0, 0}, false
 if h[17] then
-  cid, cs, cu = tonumber(h[17]), tonumber(h[18]), tonumber(h[19])
-  for i = 1, 6 do
-    ck[i] = tonumber(h[19 + i])
-  end
+  cid, cs, cu, ck[1], ck[2], ck[3], ck[4], ck[5], ck[6] = struct.unpack("<ddddddddd", h[17])
 end
 -- The state before, for Reserve's answer.
 local pLast, pSeq, p1, p2, p3, p4, p5, p6 = last, seq, lv[1], lv[2], lv[3], lv[4], lv[5], lv[6]
@@ -352,11 +350,7 @@ for i = 1, 6 do
   end
 end
 if claimed then
-  w[n + 1], w[n + 2], w[n + 3], w[n + 4], w[n + 5], w[n + 6], n =
-    "cid", format("%.17g", cid), "cs", format("%.17g", cs), "cu", format("%.17g", cu), n + 6
-  for i = 1, 6 do
-    w[n + 1], w[n + 2], n = sub("k0k1k2k3k4k5", 2 * i - 1, 2 * i), format("%.17g", ck[i]), n + 2
-  end
+  w[n + 1], w[n + 2], n = "c", struct.pack("<ddddddddd", cid, cs, cu, ck[1], ck[2], ck[3], ck[4], ck[5], ck[6]), n + 2
 end
 local due = ceil((last + full) / 1000)
 local expire = not exp or due > exp
