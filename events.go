@@ -57,7 +57,12 @@ func (k EventKind) String() string {
 // Event is what the Keeper reports to WithObserver and WithLogger.
 type Event struct {
 	Kind EventKind
-	// Model is the request's model; Pool its rate-limit pool.
+	// CallID identifies the call, unique within the Keeper: the events of
+	// one call (its attempts, its settlement) share it.
+	CallID uint64
+	// Provider is the API the call is for; Model the request's model;
+	// Pool its rate-limit pool.
+	Provider    tier.Provider
 	Model, Pool string
 	// Attempt is the number of the attempt the event is about, from 1;
 	// every attempt sent (connection failures included) has its own.
@@ -73,6 +78,9 @@ type Event struct {
 	Status int
 	// Cost is the reservation (Admitted) or the actual usage (Settled).
 	Cost limiter.Cost
+	// Reserved is, on Settled, what the attempt had reserved: with Cost,
+	// the estimate's error.
+	Reserved limiter.Cost
 	// Limit is a limit learned from the headers (Synced), else 0.
 	Limit int64
 	// Burst is a budget Burst learned from the headers (Synced): the
@@ -83,6 +91,12 @@ type Event struct {
 }
 
 func (k *Keeper) emit(ctx context.Context, e Event) {
+	k.mu.Lock()
+	p := k.pools[e.Pool]
+	k.mu.Unlock()
+	if p != nil {
+		p.record(&e)
+	}
 	if k.observe != nil {
 		k.observe(e)
 	}

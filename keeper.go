@@ -47,6 +47,9 @@ type Keeper struct {
 	counter     *limiter.Limiter
 	countPaused atomic.Int64
 
+	// calls numbers the calls, for Event.CallID.
+	calls atomic.Uint64
+
 	// open counts the reservations admitted and not yet settled: the calls
 	// in flight. Every path of a call settles what it admitted (a test
 	// checks that it returns to zero whatever the server answers).
@@ -90,6 +93,9 @@ type pool struct {
 	// foreignAt is when another client's use was last seen (see
 	// learnShare); guarded by mu.
 	foreignAt time.Time
+
+	// stats are the pool's counters for Keeper.Metrics.
+	stats poolStats
 
 	// net is, per dimension, what this process's calls have taken from
 	// the budget so far: their reservations, less what settlements gave
@@ -205,9 +211,20 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithObserver calls f with every event, synchronously, from the goroutine
-// of the call; f must be fast and safe for concurrent use.
+// of the call; f must be fast and safe for concurrent use. Given several
+// times, every f is called, in order.
 func WithObserver(f func(Event)) Option {
-	return func(k *Keeper) error { k.observe = f; return nil }
+	return func(k *Keeper) error {
+		if f == nil {
+			return errors.New("ratekeeper: WithObserver(nil)")
+		}
+		if prev := k.observe; prev != nil {
+			k.observe = func(e Event) { prev(e); f(e) }
+		} else {
+			k.observe = f
+		}
+		return nil
+	}
 }
 
 // New returns a Keeper. It needs a budget: WithTier or WithConfig.

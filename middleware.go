@@ -47,8 +47,6 @@ func routeOf(req *http.Request) route {
 	return passThrough
 }
 
-// errUnknown stands for levels not read.
-var errUnknown = errors.New("ratekeeper: levels not read")
 
 // maxErrorBody bounds what is read of an error response, and
 // errorBodyTimeout how long reading it may take: a refusal whose body never
@@ -123,7 +121,7 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 	if p.outActual.Load() {
 		out = est.OutputExpected
 	}
-	c := &call{k: k, req: req, next: next, body: body, rt: rt, est: est, p: p,
+	c := &call{k: k, req: req, next: next, body: body, rt: rt, est: est, p: p, id: k.calls.Add(1),
 		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: out}}
 	if c.unsure() {
 		c.countInput(req.Context())
@@ -160,6 +158,8 @@ type call struct {
 	est  tokencount.Estimate
 	p    *pool
 	cost limiter.Cost
+	// id is the call's Event.CallID.
+	id uint64
 	// sentGen is the pool's overload pause generation when the attempt in
 	// flight was sent.
 	sentGen uint64
@@ -177,7 +177,7 @@ func (c *call) provider() tier.Provider {
 }
 
 func (c *call) event(kind EventKind, attempt int) Event {
-	return Event{Kind: kind, Model: c.est.Model, Pool: c.p.name, Attempt: attempt}
+	return Event{Kind: kind, CallID: c.id, Provider: c.provider(), Model: c.est.Model, Pool: c.p.name, Attempt: attempt}
 }
 
 func (c *call) run() (*http.Response, error) {
@@ -974,7 +974,7 @@ func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket a
 			c.k.emit(ctx, e)
 		}
 		e := c.event(Settled, attempt)
-		e.Cost = used
+		e.Cost, e.Reserved = used, r.Cost()
 		c.k.emit(ctx, e)
 	})
 }

@@ -36,6 +36,7 @@ func simulate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	burst := fs.Duration("server-burst", 0, "the simulated server enforces its per-minute limits over this interval (0: a full minute)")
 	noLimiter := fs.Bool("no-limiter", false, "send without ratekeeper, with the SDK's default retries (for comparison)")
 	verbose := fs.Bool("v", false, "log every retry and header sync to stderr")
+	metricsAddr := fs.String("metrics-addr", "", "serve the Keeper's Prometheus metrics at http://`addr`/metrics while the run lasts (e.g. 127.0.0.1:9464)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,6 +91,14 @@ func simulate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return fmt.Errorf("run: %w", err)
 		}
 		opts = append(opts, option.WithMiddleware(keeper.Middleware), option.WithMaxRetries(0))
+		if *metricsAddr != "" {
+			stop, addr, err := serveMetrics(*metricsAddr, keeper)
+			if err != nil {
+				return fmt.Errorf("run: %w", err)
+			}
+			defer stop()
+			fmt.Fprintf(stderr, "metrics:   http://%s/metrics\n", addr)
+		}
 	}
 	client := anthropic.NewClient(opts...)
 
