@@ -47,7 +47,6 @@ func routeOf(req *http.Request) route {
 	return passThrough
 }
 
-
 // maxErrorBody bounds what is read of an error response, and
 // errorBodyTimeout how long reading it may take: a refusal whose body never
 // ends must not hold the call (or its retry) until the context's deadline.
