@@ -41,8 +41,13 @@ func (e *events) of(kind ratekeeper.EventKind) []ratekeeper.Event {
 
 func ask(t *testing.T, client anthropic.Client, text string) {
 	t.Helper()
+	askModel(t, client, model, text)
+}
+
+func askModel(t *testing.T, client anthropic.Client, m, text string) {
+	t.Helper()
 	_, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
-		Model: model, MaxTokens: 64,
+		Model: anthropic.Model(m), MaxTokens: 64,
 		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(text))},
 	})
 	if err != nil {

@@ -42,9 +42,14 @@ const (
 	// InputTokens is its count, which the call reserves (see
 	// WithCountTokens). Attempt is 0: it is no attempt of the call.
 	Counted
+	// Mapped: the presets do not list the call's model; it is budgeted as
+	// its family's class (Pool; see tier.Preset.ByFamily), and the response
+	// headers correct the limits if the new model's differ. Reported once
+	// per model, at Warn.
+	Mapped
 )
 
-var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled", "bounded", "counted"}
+var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled", "bounded", "counted", "mapped"}
 
 // String returns the kind's name, as the logs show it (e.g. "retried").
 func (k EventKind) String() string {
@@ -107,7 +112,7 @@ func (k *Keeper) emit(ctx context.Context, e Event) {
 	switch e.Kind {
 	case Retried, Synced:
 		level = slog.LevelInfo
-	case Refused, Failed, Bounded:
+	case Refused, Failed, Bounded, Mapped:
 		level = slog.LevelWarn
 	}
 	if !k.logger.Enabled(ctx, level) {

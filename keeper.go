@@ -49,6 +49,9 @@ type Keeper struct {
 
 	// calls numbers the calls, for Event.CallID.
 	calls atomic.Uint64
+	// mapped holds the models budgeted by family not yet announced by a
+	// Mapped event: model → pool name.
+	mapped sync.Map
 
 	// open counts the reservations admitted and not yet settled: the calls
 	// in flight. Every path of a call settles what it admitted (a test
@@ -246,6 +249,12 @@ func New(opts ...Option) (*Keeper, error) {
 	if err := k.cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("ratekeeper: %w", err)
 	}
+	if k.cfg.Provider == tier.OpenAI && len(k.cfg.Models) == 0 {
+		// Every call would fail: OpenAI publishes no table of limits per
+		// tier and model that could be embedded.
+		return nil, fmt.Errorf("ratekeeper: %w: OpenAI limits are per model and per organization, and no table of them can be embedded: "+
+			"give each model's limits in Config.Models (see the README)", tier.ErrUnknownModel)
+	}
 	if k.est == nil {
 		est, err := tokencount.New()
 		if err != nil {
@@ -318,6 +327,9 @@ func (k *Keeper) pool(model string) (*pool, error) {
 		k.pools[r.Pool] = p
 	}
 	k.models[model] = p
+	if r.ByFamily {
+		k.mapped.Store(model, p.name) // announced once, by the first call (see announce)
+	}
 	return p, nil
 }
 

@@ -122,6 +122,9 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 	}
 	c := &call{k: k, req: req, next: next, body: body, rt: rt, est: est, p: p, id: k.calls.Add(1),
 		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: out}}
+	if _, first := k.mapped.LoadAndDelete(est.Model); first {
+		k.emit(req.Context(), c.event(Mapped, 0))
+	}
 	if c.unsure() {
 		c.countInput(req.Context())
 	}

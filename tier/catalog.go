@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -103,6 +104,12 @@ type Preset struct {
 	// MaxRequestBytes is the largest Messages request body, in bytes; zero
 	// when not published.
 	MaxRequestBytes int64
+	// ByFamily reports that the tables do not list the model: it was
+	// mapped to the class of its family (claude-opus-5-5 → Opus 5, the
+	// newest class of the family not newer than the model). A model launch
+	// then works at once, on its family's numbers; the response headers
+	// correct the limits if the new model's differ.
+	ByFamily bool
 }
 
 // Lookup returns the preset for model in the named tier of provider p.
@@ -529,10 +536,84 @@ func (cat *catalog) lookup(p Provider, tier, model string) (Preset, error) {
 		return Preset{}, err
 	}
 	row := s.findClass(model)
+	byFamily := false
 	if row == nil {
-		return Preset{}, pd.unknownModel(model, []*scheme{s})
+		if row = pd.familyClass(s, model); row == nil {
+			return Preset{}, pd.unknownModel(model, []*scheme{s})
+		}
+		byFamily = true
 	}
-	return pd.preset(s, row, t), nil
+	pre := pd.preset(s, row, t)
+	pre.ByFamily = byFamily
+	return pre, nil
+}
+
+// familyClass returns the class of s for a model that no class lists but
+// whose family does: the family is the model ID without its numbers
+// ("claude-opus-5-5" and "claude-opus-4-8" are both "claude-opus"), and
+// the class is the one that lists the highest version not above the
+// model's. nil when no class shares the family, or every version it lists
+// is newer (an old model, likely retired or on its own pool).
+//
+// Only Anthropic's IDs follow one pattern (family, then version); and a
+// model another scheme lists is no new model but a tier of the wrong
+// scheme: both keep ErrUnknownModel, whose hint says which scheme.
+func (pd *providerData) familyClass(s *scheme, model string) *classRow {
+	if pd.provider != Anthropic {
+		return nil
+	}
+	for _, other := range pd.schemes {
+		if other.findClass(model) != nil {
+			return nil
+		}
+	}
+	fam, ver := familyOf(normalizeModel(model))
+	if fam == "" {
+		return nil
+	}
+	var best *classRow
+	var bestVer []int
+	for i := range s.classes {
+		row := &s.classes[i]
+		for _, m := range row.class.Models {
+			f, v := familyOf(m)
+			if f != fam {
+				continue
+			}
+			if slices.Compare(v, ver) <= 0 && (best == nil || slices.Compare(v, bestVer) > 0) {
+				best, bestVer = row, v
+			}
+		}
+	}
+	return best
+}
+
+// familyOf splits a normalized model ID into its family (the words that
+// are not numbers, joined by '-') and its version (the numbers, dates of
+// eight digits left out).
+func familyOf(n string) (family string, version []int) {
+	if i := strings.IndexByte(n, '@'); i >= 0 {
+		n = n[:i]
+	}
+	var words []string
+	for _, part := range strings.Split(n, "-") {
+		if part == "" {
+			continue
+		}
+		if v, err := strconv.Atoi(part); err == nil {
+			if len(part) < 8 {
+				version = append(version, v)
+			}
+			continue
+		}
+		if part != "latest" {
+			words = append(words, part)
+		}
+	}
+	if len(words) < 2 { // "claude" alone is no family
+		return "", nil
+	}
+	return strings.Join(words, "-"), version
 }
 
 // findTier returns the scheme and tier named by name.

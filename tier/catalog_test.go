@@ -255,11 +255,14 @@ func TestModelMapping(t *testing.T) {
 		{"build", "Haiku 3.5", "haiku-3.5", ""},
 		{"build", "claude-opus-4-1", "", "legacy scheme"},
 		{"build", "claude-3-opus-20240229", "", "legacy scheme"},
-		{"build", "claude-opus-5-5", "", "anthropic-sdk-go v2.15.0"},
-		{"build", "claude-fable-5-2", "", "Fable 5"},
+		{"build", "claude-opus-5-5", "opus-5", ""},   // by family
+		{"build", "claude-fable-5-2", "fable-5", ""}, // by family
+		{"build", "claude-opus-6", "opus-5", ""},     // by family: the newest Opus
+		{"build", "claude-haiku-5", "haiku-4.5", ""}, // by family
 		{"build", "claude-mythos-5", "", "no rate-limit table"},
 		{"build", "claude-sonnet-4-5x", "", ""},
-		{"build", "claude-sonnet-4-5-2025", "", ""},
+		{"build", "claude-sonnet-4-5-2025", "sonnet-4.x", ""}, // by family
+		{"build", "claude-opus-3", "", ""},                    // older than every Opus listed here
 		{"build", "gpt-4o", "", ""},
 		{"build", "", "", ""},
 		{"tier-1", "claude-opus-4-20250514", "opus-4.x", ""},
@@ -459,5 +462,21 @@ func TestLookupTier(t *testing.T) {
 	}
 	if _, err := LookupTier(Provider("nobody"), "tier-1"); !errors.Is(err, ErrUnknownTier) {
 		t.Fatalf("LookupTier(unknown provider) = %v; want ErrUnknownTier", err)
+	}
+}
+
+// TestByFamily: a model the tables do not list is mapped to its family's
+// class, and says so; a listed one does not.
+func TestByFamily(t *testing.T) {
+	p, err := Lookup(Anthropic, "build", "claude-opus-5-5")
+	if err != nil || !p.ByFamily || p.Class.Name != "opus-5" || p.Budget.RPM == 0 {
+		t.Fatalf("Lookup(claude-opus-5-5) = %+v, %v; want opus-5 by family", p.Class.Name, err)
+	}
+	if p, err := Lookup(Anthropic, "build", "claude-opus-5"); err != nil || p.ByFamily {
+		t.Fatalf("Lookup(claude-opus-5) = ByFamily %v, %v; want a listed model", p.ByFamily, err)
+	}
+	c := &Config{Provider: Anthropic, Tier: "build"}
+	if r, err := c.Resolve("claude-sonnet-5-1"); err != nil || !r.ByFamily || r.Pool != "current/sonnet-5" {
+		t.Fatalf("Resolve(claude-sonnet-5-1) = %+v, %v; want current/sonnet-5 by family", r, err)
 	}
 }

@@ -646,6 +646,9 @@ type Resolution struct {
 	// Class is the model's preset class; nil when the model's entry has no
 	// preset (tier "none").
 	Class *Class
+	// ByFamily reports that the tables do not list the model and it was
+	// budgeted as its family's class (see Preset.ByFamily).
+	ByFamily bool
 }
 
 // Resolve returns the pool and budget of model. The error is that of
@@ -665,6 +668,7 @@ func (c *Config) Resolve(model string) (Resolution, error) {
 			r.Pool = p.Class.Scheme + "/" + p.Class.Name
 			cl := p.Class.clone()
 			r.Class = &cl
+			r.ByFamily = p.ByFamily
 		}
 	}
 	return r, nil

@@ -174,9 +174,9 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 	// A model with no row in the tier names the model and the fix.
-	_, err := LoadConfig(strings.NewReader(`{"provider":"anthropic","tier":"build","models":{"claude-opus-5-5":{"itpm":1}}}`))
+	_, err := LoadConfig(strings.NewReader(`{"provider":"anthropic","tier":"build","models":{"mistral-large":{"itpm":1}}}`))
 	var fe *FieldError
-	if !errors.As(err, &fe) || fe.Field != "models.claude-opus-5-5" || !strings.Contains(fe.Reason, `"tier": "none"`) {
+	if !errors.As(err, &fe) || fe.Field != "models.mistral-large" || !strings.Contains(fe.Reason, `"tier": "none"`) {
 		t.Errorf("LoadConfig(unmapped model) = %v", err)
 	}
 	if _, err := LoadConfig(strings.NewReader(strings.Repeat(" ", maxConfigBytes+1))); err == nil {

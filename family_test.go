@@ -1,0 +1,53 @@
+package ratekeeper_test
+
+import (
+	"errors"
+	"testing"
+	"testing/synctest"
+
+	"github.com/ratekeeper/ratekeeper"
+	"github.com/ratekeeper/ratekeeper/internal/simapi"
+	"github.com/ratekeeper/ratekeeper/tier"
+)
+
+// TestNewModelWorks: a model the presets do not list (claude-opus-5-5,
+// which anthropic-sdk-go already names) is budgeted as its family's class
+// and its calls succeed; the mapping is reported once, not per call.
+func TestNewModelWorks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, simapi.Config{Classes: []simapi.Class{{Name: "opus-5-5", Provider: simapi.Anthropic,
+			Prefixes: []string{"claude-opus-5-5"}, Limits: simapi.Limits{RPM: 50, ITPM: 30000, OTPM: 8000}}}})
+		var ev events
+		k, err := ratekeeper.New(ratekeeper.WithTier(tier.Anthropic, "build"), ratekeeper.WithObserver(ev.observe), ratekeeper.WithCountTokens(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := anthropicClient(s, k, apiKey)
+		for range 3 {
+			askModel(t, client, "claude-opus-5-5", "Hello there.")
+		}
+		mapped := ev.of(ratekeeper.Mapped)
+		if len(mapped) != 1 || mapped[0].Model != "claude-opus-5-5" || mapped[0].Pool != "current/opus-5" {
+			t.Fatalf("Mapped events %+v; want one, claude-opus-5-5 → current/opus-5", mapped)
+		}
+		if n := len(ev.of(ratekeeper.Settled)); n != 3 {
+			t.Fatalf("%d calls settled; want 3", n)
+		}
+		// The server's limits (50 RPM, not Build's 5000) were learned.
+		lim, err := k.Limiter("claude-opus-5-5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := lim.Budget().RPM; got != 50 {
+			t.Errorf("RPM after the first responses %d; want the server's 50", got)
+		}
+	})
+}
+
+// TestOpenAITierAloneFailsAtNew: with no per-model limits every OpenAI call
+// would fail; New says so instead.
+func TestOpenAITierAloneFailsAtNew(t *testing.T) {
+	if _, err := ratekeeper.New(ratekeeper.WithTier(tier.OpenAI, "tier-1")); !errors.Is(err, tier.ErrUnknownModel) {
+		t.Fatalf("New(WithTier(OpenAI, tier-1)) = %v; want ErrUnknownModel", err)
+	}
+}
