@@ -121,7 +121,7 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 		out = est.OutputExpected
 	}
 	c := &call{k: k, req: req, next: next, body: body, rt: rt, est: est, p: p, id: k.calls.Add(1),
-		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: out}}
+		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: out, Priority: PriorityFrom(req.Context())}}
 	if _, first := k.mapped.LoadAndDelete(est.Model); first {
 		k.emit(req.Context(), c.event(Mapped, 0))
 	}
@@ -692,12 +692,13 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation, ok 
 		if o.Rounded {
 			rem = max(rem-500, 0)
 		}
-		// The count is as of the server's decision on this call: since
-		// then this process took what net grew by, which the server had
-		// not seen, and the bucket refilled.
-		since := c.p.net[d].Load() - c.net[d]
+		// The count is as of the server's decision on this call, and the
+		// bucket refilled since: the count plus that refill bounds what is
+		// left now from above. (What this process sent meanwhile is already
+		// off the local level; subtracting it again would count twice the
+		// calls sent with this one that the server decided first.)
 		refill := float64(learned.Limit(d)) * float64(max(time.Since(c.admittedAt), 0)) / float64(d.Period())
-		clamps[d] = limiter.ClampTarget{Set: true, Remaining: rem - since + int64(refill)}
+		clamps[d] = limiter.ClampTarget{Set: true, Remaining: rem + int64(refill)}
 	}
 	var rem *limiter.Remaining
 	if ok && time.Since(c.admittedAt) <= freshFor {
