@@ -96,7 +96,7 @@ func readErrorBody(ctx context.Context, body io.ReadCloser) []byte {
 func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Response, error) {
 	rt := routeOf(req)
 	if rt == passThrough {
-		return next(req)
+		return k.passOn(req, next)
 	}
 	body, err := io.ReadAll(req.Body)
 	req.Body.Close()
