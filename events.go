@@ -47,9 +47,16 @@ const (
 	// headers correct the limits if the new model's differ. Reported once
 	// per model, at Warn.
 	Mapped
+	// Mismatched: the limits of the pool's first successful response
+	// differ from the configured ones; Err (matching ErrTierMismatch)
+	// names them and the presets the server's limits match, if any — the
+	// tier (or the naming scheme, "build" vs "tier-2") the account is
+	// really on. Reported once per pool, at Warn; the budget follows the
+	// server anyway (unless WithStrictBudgets).
+	Mismatched
 )
 
-var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled", "bounded", "counted", "mapped"}
+var eventNames = [...]string{"", "admitted", "refused", "retried", "failed", "synced", "settled", "bounded", "counted", "mapped", "mismatched"}
 
 // String returns the kind's name, as the logs show it (e.g. "retried").
 func (k EventKind) String() string {
@@ -112,7 +119,7 @@ func (k *Keeper) emit(ctx context.Context, e Event) {
 	switch e.Kind {
 	case Retried, Synced:
 		level = slog.LevelInfo
-	case Refused, Failed, Bounded, Mapped:
+	case Refused, Failed, Bounded, Mapped, Mismatched:
 		level = slog.LevelWarn
 	}
 	if !k.logger.Enabled(ctx, level) {

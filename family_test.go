@@ -2,6 +2,7 @@ package ratekeeper_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -50,4 +51,33 @@ func TestOpenAITierAloneFailsAtNew(t *testing.T) {
 	if _, err := ratekeeper.New(ratekeeper.WithTier(tier.OpenAI, "tier-1")); !errors.Is(err, tier.ErrUnknownModel) {
 		t.Fatalf("New(WithTier(OpenAI, tier-1)) = %v; want ErrUnknownModel", err)
 	}
+}
+
+// TestTierMismatchIsReported: a Keeper configured for Build on an account
+// whose headers show Tier 1's limits says so once, naming the tier the
+// limits match.
+func TestTierMismatchIsReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, simapi.Config{}) // Tier 1 limits
+		var ev events
+		k, err := ratekeeper.New(ratekeeper.WithTier(tier.Anthropic, "build"), ratekeeper.WithObserver(ev.observe), ratekeeper.WithCountTokens(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := anthropicClient(s, k, apiKey)
+		for range 3 {
+			ask(t, client, "Hello there.")
+		}
+		mm := ev.of(ratekeeper.Mismatched)
+		if len(mm) != 1 || !errors.Is(mm[0].Err, ratekeeper.ErrTierMismatch) || !strings.Contains(mm[0].Err.Error(), `"tier-1" (legacy scheme)`) {
+			t.Fatalf("Mismatched events %+v; want one naming tier-1", mm)
+		}
+		// Configured right, nothing is reported.
+		var ev2 events
+		k2 := newKeeper(t, ratekeeper.WithObserver(ev2.observe), ratekeeper.WithCountTokens(0))
+		ask(t, anthropicClient(s, k2, "sk-ant-other"), "Hello.")
+		if n := len(ev2.of(ratekeeper.Mismatched)); n != 0 {
+			t.Fatalf("%d Mismatched events with the right tier", n)
+		}
+	})
 }

@@ -87,6 +87,10 @@ type pool struct {
 	// cutAt is, per dimension, when a 429 last cut the share (see
 	// cutShare); guarded by mu.
 	cutAt [tier.NumDimensions]time.Time
+	// tierChecked is set once the first successful response's limits were
+	// compared with the configured ones (see checkTier).
+	tierChecked atomic.Bool
+
 	// outEvidence and outActual are the evidence of how the server
 	// charges output tokens and the verdict (true: as generated); see
 	// learnOutput. outEvidence is guarded by mu.

@@ -205,6 +205,9 @@ func (c *call) run() (*http.Response, error) {
 		obs, herr := tier.ParseHeaders(c.provider(), res.Header, now) // bad fields are skipped
 		c.distrust(ctx, attempt, &obs, herr, now)
 		c.sync(ctx, attempt, &obs, res.StatusCode < 300)
+		if res.StatusCode < 300 {
+			c.checkTier(ctx, attempt, &obs)
+		}
 
 		if res.StatusCode < 300 {
 			h.on = false
