@@ -17,7 +17,7 @@ import (
 
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 
-	"github.com/ratekeeper/ratekeeper/internal/simapi"
+	"github.com/ratekeeper/ratekeeper/simapi"
 )
 
 // The two reference strategies of the macro benchmark, written

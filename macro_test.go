@@ -23,7 +23,7 @@ import (
 
 	"github.com/ratekeeper/ratekeeper"
 	"github.com/ratekeeper/ratekeeper/internal/redistest"
-	"github.com/ratekeeper/ratekeeper/internal/simapi"
+	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/limiter/redisstore"
 )
 
@@ -130,7 +130,7 @@ func (r *macroResult) efficiency() float64 {
 // every scenario (macroScenarioList) with several seeds, each run in its
 // own testing/synctest bubble, so that wall times are simulated, exact and
 // fast: the real anthropic-sdk-go v2 client against the simulated API
-// (internal/simapi) through its in-process Transport, at Tier 1 Sonnet 4.x
+// (simapi) through its in-process Transport, at Tier 1 Sonnet 4.x
 // limits. Efficiency is the server's theoretical minimum for the usage it
 // charged (Server.MinimumTime: its real bucket capacity, its overload
 // windows) ÷ wall time. A seed varies the server's output lengths and the

@@ -13,7 +13,7 @@ import (
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/ratekeeper/ratekeeper"
-	"github.com/ratekeeper/ratekeeper/internal/simapi"
+	"github.com/ratekeeper/ratekeeper/simapi"
 )
 
 // countClient returns a client through k whose transport counts the

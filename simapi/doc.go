@@ -1,6 +1,10 @@
 // Package simapi is a simulated Claude Messages API (and OpenAI Chat Completions API)
 // that behaves like the real services where rate limits are concerned. Every test and
 // benchmark of ratekeeper runs against it; it shares no code with the limiter it tests.
+// Import it to test your own code against a server that refuses like Claude: in process
+// (Server.Transport, instant under testing/synctest) or on loopback (Server.Start), with
+// the limits of your tier (TierClasses) or your own, sub-minute buckets, overload windows,
+// both output accounting modes, count_tokens, and a Ledger of what it admitted.
 //
 // # Routes
 //
