@@ -19,8 +19,8 @@ import (
 	ooption "github.com/openai/openai-go/v3/option"
 
 	"github.com/ratekeeper/ratekeeper"
-	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/limiter"
+	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 

@@ -23,8 +23,8 @@ import (
 
 	"github.com/ratekeeper/ratekeeper"
 	"github.com/ratekeeper/ratekeeper/internal/redistest"
-	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/limiter/redisstore"
+	"github.com/ratekeeper/ratekeeper/simapi"
 )
 
 var (

@@ -11,8 +11,8 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2"
 
 	"github.com/ratekeeper/ratekeeper"
-	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/limiter"
+	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 

@@ -16,8 +16,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/ratekeeper/ratekeeper"
-	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/otelmetrics"
+	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 
