@@ -47,6 +47,9 @@ type Keeper struct {
 	counter     *limiter.Limiter
 	countPaused atomic.Int64
 
+	// ramp is WithRampUp's duration.
+	ramp time.Duration
+
 	// calls numbers the calls, for Event.CallID.
 	calls atomic.Uint64
 	// mapped holds the models budgeted by family not yet announced by a
@@ -83,6 +86,16 @@ type pool struct {
 	pauseUntil time.Time
 	pauseGen   uint64
 	overloads  int
+
+	// learned is, per dimension, the share of the refill that clients this
+	// process cannot see leave it (see learnShare), 1 at first; the
+	// Limiter's share is learned × the ramp (applyShare). Guarded by mu.
+	learned [tier.NumDimensions]float64
+	// ramp is WithRampUp's duration (0: none), born the pool's creation,
+	// and rampDone set once the ramp is over.
+	ramp     time.Duration
+	born     time.Time
+	rampDone atomic.Bool
 
 	// cutAt is, per dimension, when a 429 last cut the share (see
 	// cutShare); guarded by mu.
@@ -193,6 +206,22 @@ func WithRetry(p RetryPolicy) Option {
 			return err
 		}
 		k.retry = p
+		return nil
+	}
+}
+
+// WithRampUp starts every pool slowly: with a tenth of each bucket and of
+// its refill, growing linearly to the whole budget over d. It is for the
+// server's acceleration limits (429s after a sharp increase in usage,
+// documented without numbers): a new deployment, or a pipeline that goes
+// from idle to full speed, ramps up instead of bursting a whole bucket at
+// once. Off by default; a few minutes is a reasonable d.
+func WithRampUp(d time.Duration) Option {
+	return func(k *Keeper) error {
+		if d < 0 {
+			return fmt.Errorf("ratekeeper: negative ramp-up %v", d)
+		}
+		k.ramp = d
 		return nil
 	}
 }
@@ -324,7 +353,28 @@ func (k *Keeper) pool(model string) (*pool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ratekeeper: model %q: %w", model, err)
 		}
-		p = &pool{name: r.Pool, lim: lim, configured: r.Budget, burst: 1}
+		p = &pool{name: r.Pool, lim: lim, configured: r.Budget, burst: 1, ramp: k.ramp, born: time.Now()}
+		for d := range p.learned {
+			p.learned[d] = 1
+		}
+		if k.ramp > 0 {
+			// The pool starts with a tenth of each bucket and of its
+			// refill; the ramp gives it the rest over k.ramp.
+			var clamps [tier.NumDimensions]limiter.ClampTarget
+			for d := range tier.NumDimensions {
+				if c := r.Budget.Capacity(d); c > 0 {
+					clamps[d] = limiter.ClampTarget{Set: true, Remaining: int64(c * rampStart)}
+				}
+			}
+			_ = lim.ClampAll(context.Background(), clamps)
+			p.mu.Lock()
+			for d := range tier.TPM + 1 {
+				if r.Budget.Limit(d) > 0 {
+					p.applyShare(d, p.born)
+				}
+			}
+			p.mu.Unlock()
+		}
 		if r.Class != nil {
 			p.cacheReads = r.Class.CacheReadsCount
 		}

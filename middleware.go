@@ -122,6 +122,7 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 	}
 	c := &call{k: k, req: req, next: next, body: body, rt: rt, est: est, p: p, id: k.calls.Add(1),
 		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: out, Priority: PriorityFrom(req.Context())}}
+	p.ramping(time.Now())
 	if _, first := k.mapped.LoadAndDelete(est.Model); first {
 		k.emit(req.Context(), c.event(Mapped, 0))
 	}
@@ -753,7 +754,9 @@ func (p *pool) learnShare(lim *limiter.Limiter, clamps *[tier.NumDimensions]limi
 		if !clamps[d].Set || limit == 0 {
 			continue
 		}
-		share := lim.Share(d)
+		p.mu.Lock()
+		share := p.learned[d]
+		p.mu.Unlock()
 		if fresh {
 			gap := rem.Buckets[d].Level - float64(clamps[d].Remaining)
 			if obs.Dims[d].Rounded {
@@ -771,9 +774,10 @@ func (p *pool) learnShare(lim *limiter.Limiter, clamps *[tier.NumDimensions]limi
 			p.mu.Unlock()
 		}
 		share = min(max(share+shareGrow, minShare), 1)
-		if share != lim.Share(d) {
-			_ = lim.SetShare(d, share)
-		}
+		p.mu.Lock()
+		p.learned[d] = share
+		p.applyShare(d, time.Now())
+		p.mu.Unlock()
 	}
 }
 
@@ -844,7 +848,48 @@ func (p *pool) cutShare(d tier.Dimension) {
 	}
 	p.cutAt[d] = now
 	p.foreignAt = now // under saturation the counts read 0 and show no gap: the 429s are the evidence
-	_ = p.lim.SetShare(d, max(p.lim.Share(d)*shareCut, minShare))
+	p.learned[d] = max(p.learned[d]*shareCut, minShare)
+	p.applyShare(d, now)
+}
+
+// applyShare sets the Limiter's share of dimension d: the learned share
+// (other clients) times the ramp (WithRampUp) at now. p.mu is held.
+func (p *pool) applyShare(d tier.Dimension, now time.Time) {
+	share := p.learned[d] * p.rampAt(now)
+	if math.Abs(share-p.lim.Share(d)) > 1e-3 || share == 1 && p.lim.Share(d) != 1 {
+		_ = p.lim.SetShare(d, max(share, 1e-3))
+	}
+}
+
+// rampAt is the ramp's factor at now: from rampStart at the pool's birth
+// to 1 after the ramp (1 without one).
+func (p *pool) rampAt(now time.Time) float64 {
+	if p.ramp <= 0 {
+		return 1
+	}
+	return min(1, rampStart+(1-rampStart)*float64(now.Sub(p.born))/float64(p.ramp))
+}
+
+// rampStart is the share of its budget a pool starts with under
+// WithRampUp.
+const rampStart = 0.1
+
+// ramping moves the ramp forward for a call: while it lasts, every call
+// updates the shares (no goroutine does).
+func (p *pool) ramping(now time.Time) {
+	if p.ramp <= 0 || p.rampDone.Load() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for d := range tier.TPM + 1 {
+		if p.lim.Budget().Limit(d) > 0 {
+			p.applyShare(d, now)
+		}
+	}
+	if now.Sub(p.born) >= p.ramp {
+		p.rampDone.Store(true)
+	}
 }
 
 // A gap above foreignGap of the limit is evidence of another client;

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 
@@ -78,6 +79,44 @@ func TestBackgroundKeepsInteractiveHeadroom(t *testing.T) {
 		wg.Wait()
 		if got := ratekeeper.PriorityFrom(bg); got != limiter.Background {
 			t.Errorf("PriorityFrom = %v", got)
+		}
+	})
+}
+
+// TestRampUp: with WithRampUp a new pool starts with a tenth of its
+// budget and reaches the whole of it after the ramp, instead of sending a
+// whole bucket at once.
+func TestRampUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, simapi.Config{})
+		var admitted atomic.Int64
+		k := newKeeper(t, ratekeeper.WithCountTokens(0), ratekeeper.WithRampUp(time.Minute),
+			ratekeeper.WithObserver(func(e ratekeeper.Event) {
+				if e.Kind == ratekeeper.Admitted {
+					admitted.Add(1)
+				}
+			}))
+		client := anthropicClient(s, k, apiKey)
+		params := anthropic.MessageNewParams{Model: model, MaxTokens: 16,
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Hi."))}}
+		var wg sync.WaitGroup
+		for range 60 {
+			wg.Go(func() {
+				if _, err := client.Messages.New(context.Background(), params); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		synctest.Wait()
+		if n := admitted.Load(); n != 5 {
+			t.Fatalf("%d calls at once with a ramp-up; want 5, a tenth of 50 RPM", n)
+		}
+		wg.Wait()
+		// After the ramp the whole budget is there again.
+		time.Sleep(2 * time.Minute)
+		lim, _ := k.Limiter(model)
+		if got := lim.Share(tier.RPM); got != 1 {
+			t.Fatalf("share after the ramp %v; want 1", got)
 		}
 	})
 }
