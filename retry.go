@@ -2,10 +2,15 @@ package ratekeeper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // RetryPolicy says how the Keeper retries calls the server refused. Every
@@ -93,4 +98,38 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// retryableStatus reports the statuses worth another attempt: 429 (after
+// the budget's wait), 408, 409 and 5xx (after a backoff).
+func retryableStatus(status int) bool {
+	return status == http.StatusTooManyRequests || status >= 500 ||
+		status == http.StatusRequestTimeout || status == http.StatusConflict
+}
+
+// notSent reports errors that prove the request never left: a failed dial.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// fatal returns the *Error for refusals that no retry fixes, or nil. wait is
+// the longest the server asked to wait (retry-after, "try again in", or for
+// a 429 the reset of a refused dimension): beyond policy.MaxRetryAfter the
+// call fails.
+func (c *call) fatal(status int, apiErr *tier.APIError, wait time.Duration, policy RetryPolicy) error {
+	e := &Error{Status: status, API: apiErr, RetryAfter: wait}
+	switch {
+	case apiErr != nil && apiErr.SpendLimit:
+		e.Err = ErrSpendLimit
+	case apiErr != nil && apiErr.InsufficientQuota:
+		e.Err = ErrQuotaExhausted
+	case apiErr != nil && apiErr.TooLarge:
+		e.Err = ErrRequestTooLarge
+	case retryableStatus(status) && wait > policy.MaxRetryAfter:
+		e.Err = ErrRetryAfterTooLong
+	default:
+		return nil
+	}
+	return e
 }

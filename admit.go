@@ -1,0 +1,194 @@
+package ratekeeper
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/ratekeeper/ratekeeper/internal/aimd"
+	"github.com/ratekeeper/ratekeeper/limiter"
+)
+
+// attempt waits for admission and a concurrency slot, then sends, retrying
+// connection failures; *n is the attempt number, advanced for each of those
+// retries so that events never repeat one. On error the reservation and the
+// slot are already released.
+func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Response, *limiter.Reservation, aimd.Ticket, error) {
+	k := c.k
+	policy := k.retry
+	var h held
+	defer func() {
+		if h.on {
+			if p := recover(); p != nil {
+				h.release(c)
+				panic(p)
+			}
+		}
+	}()
+	for {
+		start := time.Now()
+		// The overload pause, then a concurrency slot, then the budget: a
+		// call holds no budget while it waits for the service or for a
+		// slot. Units reserved by a call not yet sent are units the
+		// server's bucket may overflow meanwhile: after a two-minute outage
+		// the calls admitted behind the pause held 25k output tokens
+		// against a bucket of 8k, and the server refused them together.
+		if _, err := c.p.paused(ctx); err != nil {
+			return nil, nil, aimd.Ticket{}, err
+		}
+		ticket, err := k.gate.Acquire(ctx)
+		if err != nil {
+			return nil, nil, aimd.Ticket{}, err
+		}
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if k.maxWait > 0 {
+			wctx, cancel = context.WithTimeout(ctx, k.maxWait)
+		}
+		r, err := c.wait(wctx)
+		cancel()
+		if err != nil {
+			k.gate.Release(ticket, aimd.Neutral)
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, nil, aimd.Ticket{}, ctxErr
+			}
+			e := c.event(Refused, *n)
+			var le *limiter.LimitError
+			if errors.As(err, &le) {
+				e.Dimension, e.HasDimension = le.Dimension, true
+			}
+			e.Err = err
+			k.emit(ctx, e)
+			return nil, nil, aimd.Ticket{}, err
+		}
+		h.hold(ticket, r)
+		gen, err := c.p.paused(ctx) // a pause that began meanwhile
+		if err != nil {
+			h.on = false // never sent: the slot and the whole reservation come back
+			k.gate.Release(ticket, aimd.Neutral)
+			c.settle(r, nil)
+			return nil, nil, aimd.Ticket{}, err
+		}
+		c.sentGen = gen
+		// What the server's counts will be compared with: as of now, when
+		// the call goes out (not its admission, which a pause may precede
+		// by seconds).
+		c.admittedAt = time.Now()
+		for d := range c.net {
+			c.net[d] = c.p.net[d].Load()
+		}
+		e := c.event(Admitted, *n)
+		e.Wait, e.Cost = time.Since(start), c.cost
+		k.emit(ctx, e)
+
+		req := c.req.Clone(ctx)
+		req.Body = io.NopCloser(bytes.NewReader(c.body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(c.body)), nil }
+		req.ContentLength = int64(len(c.body))
+		res, err := c.send(req)
+		h.on = false // from here on, every path settles or hands off
+		if err == nil {
+			return res, r, ticket, nil
+		}
+		k.gate.Release(ticket, aimd.Neutral)
+		if notSent(err) {
+			c.settle(r, nil)
+		} else {
+			// It may have reached the server (a timeout or a cancellation
+			// mid-flight usually has): keep the charge.
+			c.settle(r, &c.cost)
+		}
+		*failures++
+		if ctx.Err() != nil || *failures >= policy.MaxAttempts {
+			return nil, nil, aimd.Ticket{}, err
+		}
+		e = c.event(Retried, *n)
+		e.Err, e.Wait = err, policy.backoff(*failures, 0)
+		k.emit(ctx, e)
+		if err := sleep(ctx, e.Wait); err != nil {
+			return nil, nil, aimd.Ticket{}, err
+		}
+		*n++
+	}
+}
+
+// held is what an attempt holds between admission and the hand-off of the
+// response: a concurrency slot and a reservation. If the next handler or
+// an observer panics meanwhile, release settles them (charging the whole
+// reservation, since the request may have gone out) before the panic goes
+// on, so that no slot is lost for good.
+type held struct {
+	on     bool
+	ticket aimd.Ticket
+	r      *limiter.Reservation
+}
+
+func (h *held) hold(t aimd.Ticket, r *limiter.Reservation) { *h = held{true, t, r} }
+
+func (h *held) release(c *call) {
+	if h.on {
+		h.on = false
+		c.k.gate.Release(h.ticket, aimd.Neutral)
+		c.settle(h.r, &c.cost)
+	}
+}
+
+// wait waits in the budget's line for admission. Nothing is debited while
+// the call waits, so a 429 that lowers the budget meanwhile simply makes
+// the line wait longer: nobody holds a place computed on the old levels.
+func (c *call) wait(ctx context.Context) (*limiter.Reservation, error) {
+	r, err := c.p.lim.Wait(ctx, c.cost)
+	if err == nil {
+		c.k.open.Add(1)
+		c.p.charge(c.cost.PerDimension(), 1)
+	}
+	return r, err
+}
+
+// paused waits out the pool's overload pause, if one is on, and returns
+// the pause generation the attempt is sent in.
+func (p *pool) paused(ctx context.Context) (uint64, error) {
+	for {
+		p.mu.Lock()
+		until, gen := p.pauseUntil, p.pauseGen
+		p.mu.Unlock()
+		d := time.Until(until)
+		if d <= 0 {
+			return gen, nil
+		}
+		if err := sleep(ctx, d); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// pause answers an overload met by an attempt sent in generation gen: the
+// pool pauses for the policy's backoff after the overloads in a row (at
+// least retryAfter), counted once per pause, so that the calls in flight
+// when the service went down do not escalate it together. It returns the
+// pause from now.
+func (p *pool) pause(gen uint64, policy RetryPolicy, retryAfter time.Duration) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if gen == p.pauseGen {
+		p.overloads++
+		p.pauseGen++
+		until := now.Add(policy.backoff(p.overloads, retryAfter))
+		if until.After(p.pauseUntil) {
+			p.pauseUntil = until
+		}
+	} else if until := now.Add(retryAfter); until.After(p.pauseUntil) {
+		p.pauseUntil = until
+	}
+	return max(p.pauseUntil.Sub(now), 0)
+}
+
+// recovered ends the run of overloads: the service answered.
+func (p *pool) recovered() {
+	p.mu.Lock()
+	p.overloads = 0
+	p.mu.Unlock()
+}

@@ -1,0 +1,147 @@
+package ratekeeper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ratekeeper/ratekeeper/internal/aimd"
+	"github.com/ratekeeper/ratekeeper/internal/usage"
+	"github.com/ratekeeper/ratekeeper/limiter"
+	"github.com/ratekeeper/ratekeeper/tier"
+)
+
+// giveBack settles a reservation whose slot went unused (the call takes a
+// new place in line, or the server refused it with a 429) by keeping its
+// whole charge, not by refunding it. A refund adds the cost to the current
+// level, but while calls wait in line that level is a debt, and the units
+// come back without the capacity bound the server's bucket applies: they
+// would have overflowed a small bucket before the next call's turn. With a
+// sub-minute capacity (one request) each refund let a later call act at the
+// same instant as one already placed, and the server refused one of the
+// two. Keeping the charge errs the safe way: the header sync only lowers
+// levels, so the unused slot is lost once.
+func (c *call) giveBack(r *limiter.Reservation) { c.settle(r, &c.cost) }
+
+// refused settles the reservation of an attempt the server answered with
+// an error status, at what the server kept of it:
+//
+//   - 429: the whole charge stays (giveBack), though Anthropic charged
+//     nothing: the safe side while calls wait in line.
+//   - An overload (529, 503, overloaded_error) is decided before admission:
+//     nothing was charged and everything is refunded — except, for OpenAI,
+//     the request, since OpenAI counts unsuccessful requests.
+//   - Any other status (4xx, 5xx) came from a server that may have admitted
+//     the call and counted its input, but generated nothing: the request
+//     and the input stay charged, the output reservation is refunded.
+func (c *call) refused(r *limiter.Reservation, status int, overloaded bool) {
+	switch {
+	case status == http.StatusTooManyRequests:
+		c.giveBack(r)
+	case overloaded && c.rt == anthropicMessages:
+		c.settle(r, nil)
+	case overloaded:
+		c.settle(r, &limiter.Cost{Requests: c.cost.Requests})
+	default:
+		c.settle(r, &limiter.Cost{Requests: c.cost.Requests, InputTokens: c.cost.InputTokens})
+	}
+}
+
+// settle commits r at used, or cancels it (a refund) when used is nil. Every
+// reservation the call takes is settled here, exactly once.
+func (c *call) settle(r *limiter.Reservation, used *limiter.Cost) {
+	c.p.charge(r.Cost().PerDimension(), -1)
+	if used == nil {
+		r.Cancel()
+	} else {
+		_ = r.Commit(*used) // used is bounded: it cannot be invalid
+		c.p.charge(used.PerDimension(), 1)
+	}
+	c.k.open.Add(-1)
+}
+
+// settleOnRead wraps a successful response's body so that the reservation
+// settles at the reported usage, the estimator learns, and the concurrency
+// slot is released, once the body has been read or closed.
+func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket aimd.Ticket, attempt int) {
+	kind := usage.AnthropicJSON
+	stream := strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream")
+	switch {
+	case c.rt == anthropicMessages && stream:
+		kind = usage.AnthropicSSE
+	case c.rt == openAIChat && stream:
+		kind = usage.OpenAISSE
+	case c.rt == openAIChat:
+		kind = usage.OpenAIJSON
+	}
+	ctx := context.WithoutCancel(c.req.Context())
+	res.Body = usage.NewReader(res.Body, kind, func(u usage.Usage, _ error) {
+		used, whole, implausible := c.used(u)
+		c.settle(r, &used)
+		if u.Input {
+			out := int64(-1)
+			if u.Final {
+				out = u.OutputTokens
+			}
+			c.k.est.Observe(c.est, whole, out) // ignores what cannot be true
+		}
+		outcome := aimd.Success
+		if u.ErrorType == "overloaded_error" {
+			outcome = aimd.Overload
+		} else {
+			c.p.recovered()
+		}
+		c.k.gate.Release(ticket, outcome)
+		if implausible != nil {
+			e := c.event(Bounded, attempt)
+			e.Cost, e.Err = used, implausible
+			c.k.emit(ctx, e)
+		}
+		e := c.event(Settled, attempt)
+		e.Cost, e.Reserved = used, r.Cost()
+		c.k.emit(ctx, e)
+	})
+}
+
+// used is what a response's usage says the call cost, as the budget counts
+// it, with the whole input the server counted (for the estimator). A
+// figure above what the request could have cost (input beyond the model's
+// context window, output beyond max_tokens × n) is charged at that bound
+// instead, and reported in the error.
+func (c *call) used(u usage.Usage) (used limiter.Cost, whole int64, implausible error) {
+	// Each count is at most MaxLimit (2^40), so sums cannot overflow.
+	in, out := min(u.InputTokens, tier.MaxLimit), min(u.OutputTokens, tier.MaxLimit)
+	created, read := min(u.CacheCreationInputTokens, tier.MaxLimit), min(u.CacheReadInputTokens, tier.MaxLimit)
+	used = c.cost
+	if u.Input {
+		used.InputTokens = in
+		whole = in
+		if c.rt == anthropicMessages {
+			used.InputTokens += created
+			if c.p.cacheReads {
+				used.InputTokens += read
+			}
+			whole += created + read
+		}
+	}
+	if u.Final {
+		used.OutputTokens = out
+	} else {
+		used.OutputTokens = max(used.OutputTokens, out)
+	}
+	inOK, outOK := c.est.Plausible(whole, used.OutputTokens)
+	if !inOK {
+		used.InputTokens = min(used.InputTokens, c.est.MaxInputTokens)
+		implausible = fmt.Errorf("%w: %d input tokens reported for a request of at most %d (charged at the bound, not learned)",
+			ErrImplausible, whole, c.est.MaxInputTokens)
+	}
+	if !outOK {
+		e := fmt.Errorf("%w: %d output tokens reported for a request of at most %d (charged at the bound, not learned)",
+			ErrImplausible, used.OutputTokens, c.est.MaxOutputTokens)
+		used.OutputTokens = c.est.MaxOutputTokens
+		implausible = errors.Join(implausible, e)
+	}
+	return used, whole, implausible
+}
