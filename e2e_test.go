@@ -26,7 +26,7 @@ import (
 
 const (
 	apiKey = "sk-ant-test-key"
-	model  = anthropic.ModelClaudeSonnet4_5 // the sim's sonnet-4 class: 50 RPM, 30k ITPM, 8k OTPM = Tier 1 Sonnet 4.x
+	model  = anthropic.ModelClaudeSonnet4_6 // the sim's sonnet-4 class: 50 RPM, 30k ITPM, 8k OTPM = Tier 1 Sonnet 4.x
 )
 
 // words makes a prompt of about n words of English-like text.
@@ -445,14 +445,14 @@ func Example() {
 		aoption.WithHTTPClient(&http.Client{Transport: sim.Transport()}),
 	)
 	msg, err := client.Messages.New(context.Background(), anthropic.MessageNewParams{
-		Model:     anthropic.ModelClaudeSonnet4_5,
+		Model:     anthropic.ModelClaudeSonnet4_6,
 		MaxTokens: 1024,
 		Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Hello"))},
 	})
 	if err != nil {
 		panic(err)
 	}
-	rem, _ := keeper.Remaining(context.Background(), anthropic.ModelClaudeSonnet4_5)
+	rem, _ := keeper.Remaining(context.Background(), anthropic.ModelClaudeSonnet4_6)
 	fmt.Println(msg.StopReason, kinds)
 	fmt.Printf("RPM left: %.0f of %d\n", rem.Buckets[tier.RPM].Level, rem.Buckets[tier.RPM].Limit)
 	// Output:

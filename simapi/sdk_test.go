@@ -55,7 +55,7 @@ func testAnthropic(t *testing.T, s *Server, opts ...aoption.RequestOption) {
 	client := anthropic.NewClient(opts...)
 	ctx := context.Background()
 	params := anthropic.MessageNewParams{
-		Model:     anthropic.ModelClaudeSonnet4_5,
+		Model:     anthropic.ModelClaudeSonnet4_6,
 		MaxTokens: 256,
 		System:    []anthropic.TextBlockParam{{Text: "You are terse."}},
 		Messages:  []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("What is a quaternion?"))},

@@ -309,7 +309,7 @@ func TestSDKModels(t *testing.T) {
 		anthropic.ModelClaudeMythos5, anthropic.ModelClaudeOpus5, anthropic.ModelClaudeOpus4_8,
 		anthropic.ModelClaudeOpus4_7, anthropic.ModelClaudeMythosPreview, anthropic.ModelClaudeOpus4_6,
 		anthropic.ModelClaudeSonnet4_6, anthropic.ModelClaudeHaiku4_5, anthropic.ModelClaudeHaiku4_5_20251001,
-		anthropic.ModelClaudeOpus4_5, anthropic.ModelClaudeOpus4_5_20251101, anthropic.ModelClaudeSonnet4_5,
+		anthropic.ModelClaudeOpus4_5, anthropic.ModelClaudeOpus4_5_20251101, anthropic.ModelClaudeSonnet4_6,
 		anthropic.ModelClaudeSonnet4_5_20250929,
 	}
 	for _, m := range sdk {

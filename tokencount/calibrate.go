@@ -280,8 +280,7 @@ func (c *calibrator) observeInput(x *vec, issued, actual int64) {
 		c.errN++
 	}
 
-	var m [numFeatures][numFeatures]float64
-	m = c.a
+	m := c.a
 	for i := range numFeatures {
 		m[i][i] += ridgePrior[i]
 	}

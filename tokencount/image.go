@@ -39,7 +39,7 @@ type b64Source struct {
 }
 
 func newB64Source(raw []byte) *b64Source {
-	if bytes.IndexAny(raw, "\\ \r\n\t") >= 0 {
+	if bytes.ContainsAny(raw, "\\ \r\n\t") {
 		clean := make([]byte, 0, len(raw))
 		for _, c := range unescape(nil, raw) {
 			if c != ' ' && c != '\r' && c != '\n' && c != '\t' {

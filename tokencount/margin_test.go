@@ -330,7 +330,7 @@ func TestMarginBounds(t *testing.T) {
 					if got := est.Margin; got > growthBound(prev[i]) || got > cfg.Max+1e-12 || got < cfg.Min-1e-12 || math.IsNaN(got) {
 						t.Fatalf("observation %d: probe %d margin %v after %v; want ≤ %v×prev+%v, within [%v, %v]", step, i, got, prev[i], float64(marginGrowth), marginStep, cfg.Min, cfg.Max)
 					}
-					if est.InputTokens <= 0 || est.InputTokens >= math.MaxInt64 {
+					if est.InputTokens <= 0 || est.InputTokens == math.MaxInt64 {
 						t.Fatalf("observation %d: probe %d InputTokens %d", step, i, est.InputTokens)
 					}
 					prev[i] = est.Margin

@@ -30,7 +30,7 @@ func simulate(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.SetOutput(stderr)
 	sim := fs.Bool("simulate", false, "run against the simulated API (the only mode without an API key)")
 	tierName := fs.String("tier", "tier-1", "Anthropic tier whose preset budgets both the server and the Keeper")
-	model := fs.String("model", string(anthropic.ModelClaudeSonnet4_5), "model of every call")
+	model := fs.String("model", string(anthropic.ModelClaudeSonnet4_6), "model of every call")
 	scale := fs.Float64("scale", 10, "multiply every limit by this factor so that a simulated minute passes in 60/scale seconds")
 	workers := fs.Int("concurrency", 32, "calls in flight from the client")
 	burst := fs.Duration("server-burst", 0, "the simulated server enforces its per-minute limits over this interval (0: a full minute)")

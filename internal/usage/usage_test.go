@@ -43,7 +43,7 @@ const openAIStream = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\
 
 // read passes body through a Reader, one byte at a time, and returns what
 // came out and what was reported.
-func read(t *testing.T, kind Kind, body string, closeEarly int) (string, Usage, error, int) {
+func read(t *testing.T, kind Kind, body string, closeEarly int) (string, Usage, int, error) {
 	t.Helper()
 	var got Usage
 	var gotErr error
@@ -65,7 +65,7 @@ func read(t *testing.T, kind Kind, body string, closeEarly int) (string, Usage, 
 	}
 	r.Close()
 	r.Close()
-	return string(out), got, gotErr, calls
+	return string(out), got, calls, gotErr
 }
 
 func TestReader(t *testing.T) {
@@ -97,7 +97,7 @@ func TestReader(t *testing.T) {
 		{"truncated JSON", OpenAIJSON, `{"usage":{"prompt_tokens":12`, 0, Usage{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, got, err, calls := read(t, tc.kind, tc.body, tc.early)
+			out, got, calls, err := read(t, tc.kind, tc.body, tc.early)
 			want := tc.body
 			if tc.early > 0 {
 				want = tc.body[:tc.early]
