@@ -43,11 +43,12 @@ func routeOf(req *http.Request) route {
 	return passThrough
 }
 
-// maxErrorBody bounds what is read of an error response, and
-// errorBodyTimeout how long reading it may take: a refusal whose body never
-// ends must not hold the call (or its retry) until the context's deadline.
+// maxErrorBody bounds what is read of an error response (what
+// tier.ParseErrorBody reads), and errorBodyTimeout how long reading it may
+// take: a refusal whose body never ends must not hold the call (or its
+// retry) until the context's deadline.
 const (
-	maxErrorBody     = 1 << 20
+	maxErrorBody     = tier.MaxErrorBody
 	errorBodyTimeout = 10 * time.Second
 )
 

@@ -100,7 +100,9 @@ func (e *APIError) RateLimited() bool {
 	return e.Status == 429 || e.Type == "rate_limit_error" || e.Code == "rate_limit_exceeded"
 }
 
-const maxErrorBody = 1 << 20
+// MaxErrorBody is the most of an error response body ParseErrorBody reads,
+// and what a client of it should read: 1 MiB.
+const MaxErrorBody = 1 << 20
 
 type anthropicErrorJSON struct {
 	Type  string `json:"type"`
@@ -139,8 +141,8 @@ func ParseErrorBody(provider Provider, status int, body []byte) (*APIError, erro
 	if provider != Anthropic && provider != OpenAI {
 		return e, &LookupError{Provider: provider, Name: string(provider), Known: []string{string(Anthropic), string(OpenAI)}, Err: ErrUnknownProvider}
 	}
-	if len(body) > maxErrorBody {
-		return e, fmt.Errorf("%w: body is larger than %d bytes", ErrBadErrorBody, maxErrorBody)
+	if len(body) > MaxErrorBody {
+		return e, fmt.Errorf("%w: body is larger than %d bytes", ErrBadErrorBody, MaxErrorBody)
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {

@@ -80,7 +80,7 @@ func TestParseErrorBodyBad(t *testing.T) {
 	if _, err := ParseErrorBody("azure", 429, []byte(`{}`)); !errors.Is(err, ErrUnknownProvider) {
 		t.Errorf("unknown provider: %v", err)
 	}
-	big := `{"error":{"message":"` + strings.Repeat("a", maxErrorBody) + `"}}`
+	big := `{"error":{"message":"` + strings.Repeat("a", MaxErrorBody) + `"}}`
 	if _, err := ParseErrorBody(OpenAI, 429, []byte(big)); !errors.Is(err, ErrBadErrorBody) {
 		t.Errorf("oversized body: %v", err)
 	}
