@@ -1,0 +1,136 @@
+package limiter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/ratekeeper/ratekeeper/tier"
+)
+
+// A Reservation is a call's debit from a budget, made by Allow, Reserve or
+// Wait. It must be settled once: by Commit with the call's actual usage, or
+// by Cancel when the call never reached the server. Whatever is called
+// after the first settlement does nothing, so `defer r.Cancel()` is always
+// safe. A Reservation is safe for concurrent use by multiple goroutines.
+type Reservation struct {
+	// l is the Limiter until the first settlement takes it (Swap to nil):
+	// that is the exactly-once flag, and it keeps the Reservation, its
+	// only allocation, in the 112-byte size class.
+	l     atomic.Pointer[Limiter]
+	delay time.Duration
+	// The reserved cost; its Priority is always Interactive.
+	requests, inputTokens, outputTokens int64
+	// What an exact Cancel restores (the line's end and peaks stay, see
+	// internal/bucket.Cancel): Last, Seq and the levels before the
+	// reservation, and the Seq it left.
+	prevLast, prevSeq, seq int64
+	prevLevel              [tier.NumDimensions]float64
+}
+
+func newReservation(l *Limiter, c Cost, delay time.Duration, undo *Undo) *Reservation {
+	r := &Reservation{delay: delay, requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens,
+		prevLast: undo.Prev.Last, prevSeq: undo.Prev.Seq, seq: undo.Seq, prevLevel: undo.Prev.Level}
+	r.l.Store(l)
+	if l.memb == nil { // the memory path counted it under the budget's lock
+		l.hold(r, 1)
+	}
+	return r
+}
+
+// undo is what Settle needs to undo r exactly.
+func (r *Reservation) undo() Undo {
+	return Undo{Prev: State{Last: r.prevLast, Seq: r.prevSeq, Level: r.prevLevel}, Seq: r.seq}
+}
+
+// Delay is how long after the reservation was made the call may act; zero
+// for Allow and, once it returns, for Wait's purposes.
+func (r *Reservation) Delay() time.Duration { return r.delay }
+
+// Cost returns the reserved cost (its Priority is always Interactive).
+func (r *Reservation) Cost() Cost {
+	return Cost{Requests: r.requests, InputTokens: r.inputTokens, OutputTokens: r.outputTokens}
+}
+
+// ErrSettled is returned by Commit on a reservation already committed or
+// cancelled.
+var ErrSettled = errors.New("limiter: reservation already settled")
+
+// Commit settles the reservation at the call's actual usage: each bucket is
+// refunded what was reserved beyond used, or debited what used exceeds (a
+// bucket may go into debt, delaying later calls). An invalid used returns an
+// error matching ErrInvalidCost and leaves the reservation open; a second
+// settlement returns ErrSettled. A store error is returned, but the
+// reservation counts as settled.
+func (r *Reservation) Commit(used Cost) error {
+	if err := used.validate(); err != nil {
+		return err
+	}
+	l := r.l.Swap(nil)
+	if l == nil {
+		return ErrSettled
+	}
+	defer l.settled(r)
+	s := l.spec.Load()
+	reserved, u := r.Cost().vector(), used.vector()
+	var delta [tier.NumDimensions]int64
+	var nonzero bool
+	for i := range delta {
+		delta[i] = reserved[i] - u[i]
+		nonzero = nonzero || delta[i] != 0
+	}
+	if l.memb != nil {
+		d := &delta
+		if !nonzero {
+			d = nil
+		}
+		l.mem.settle(l.memb, l.mem.micros(), &s.limits, d, nil, r)
+		return nil
+	}
+	if !nonzero {
+		return nil
+	}
+	if err := l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta}); err != nil {
+		return fmt.Errorf("limiter: commit: %w", err)
+	}
+	return nil
+}
+
+// Cancel refunds the whole reservation: exactly as if it had never been
+// made when nothing else was admitted since, else by returning its cost.
+// While other calls wait in line, only what a server's bucket would keep
+// comes back: units it would have lost by filling up before the last of
+// them acts are dropped, so no later call acts early. Cancel does nothing
+// after Commit or a first Cancel. A store error loses the refund, which
+// errs on the safe side.
+func (r *Reservation) Cancel() {
+	l := r.l.Swap(nil)
+	if l == nil {
+		return
+	}
+	defer l.settled(r)
+	s := l.spec.Load()
+	delta := r.Cost().vector()
+	if l.memb != nil {
+		u := r.undo() // on the stack: the memory path does not retain it
+		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &u, r)
+		return
+	}
+	u := r.undo()
+	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta, Undo: &u})
+}
+
+// settled counts r as settled and wakes the head of the line: what r gave
+// back may be what it waits for.
+func (l *Limiter) settled(r *Reservation) {
+	if l.memb == nil {
+		l.hold(r, -1)
+		l.line.wake()
+		return
+	}
+	for _, ln := range *l.memb.lines.Load() {
+		ln.wake()
+	}
+}
