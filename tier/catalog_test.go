@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 every model the SDK names, deprecated ones included, must map to a class
+
 package tier
 
 import (

@@ -113,6 +113,7 @@ func newGen(t *testing.T) *gen {
 		return strings.Split(strings.TrimSpace(string(b)), "\n")
 	}
 	g.en, g.zh, g.ru = read("en.txt"), read("zh.txt"), read("ru.txt")
+	//lint:ignore SA1019 the Go source tree of the toolchain running the test is the code corpus, on purpose
 	goroot := runtime.GOROOT()
 	for _, dir := range []string{"net/http", "strings", "bufio", "encoding/json", "sync", "time", "sort", "context"} {
 		m, _ := filepath.Glob(filepath.Join(goroot, "src", dir, "*.go"))
