@@ -227,6 +227,22 @@ func TestMacro(t *testing.T) {
 		}
 	}
 
+	// What ratekeeper promises whatever the throughput: no call fails, and
+	// one budget in Redis meets no 429.
+	for i := range scenarios {
+		for _, st := range []string{"ratekeeper", "ratekeeper-nocount"} {
+			j := slices.Index(macroStrategies, st)
+			for seed, r := range results[i][j] {
+				if r.failed != 0 {
+					t.Errorf("%s/%s/seed=%d: %d calls failed (e.g. %.200s); want none", scenarios[i].name, st, seed, r.failed, r.firstErr)
+				}
+				if scenarios[i].redis && r.counts.RateLimited != 0 {
+					t.Errorf("%s/%s/seed=%d: %d 429s through one Redis budget; want none", scenarios[i].name, st, seed, r.counts.RateLimited)
+				}
+			}
+		}
+	}
+
 	table := macroTable(scenarios, results, seeds)
 	t.Logf("%d runs in %v; counts summed over %d seeds\n%s", len(scenarios)*len(macroStrategies)*seeds, elapsed.Round(time.Second), seeds, table)
 	if *macroOut != "" {
