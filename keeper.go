@@ -78,6 +78,9 @@ type pool struct {
 	// burst is the smallest upper bound seen so far of the server's bucket
 	// capacity, as a fraction of its per-minute limit (1: a full minute).
 	burst float64
+	// burstLow is the largest lower bound seen of that capacity, as the
+	// same fraction: the most a response reported left.
+	burstLow float64
 
 	// The overload pause: after an overload, nothing of the pool is sent
 	// before pauseUntil (guarded by mu). overloads counts the overloads in

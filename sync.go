@@ -265,20 +265,24 @@ func (c *call) learnOutput(ctx context.Context, attempt int, clamps *[tier.NumDi
 // Burst, if any.
 func (c *call) learnBurst(obs *tier.Observation, b tier.Budget) (time.Duration, bool) {
 	now := time.Now()
-	bound := 0.0
+	bound, floor := 0.0, 0.0
 	for d := range tier.TPM + 1 {
 		o := obs.Dims[d]
 		if !o.Present || o.Limit <= 0 || o.Remaining < 0 || o.Reset.IsZero() || b.Limit(d) == 0 {
 			continue
 		}
 		rem := float64(o.Remaining)
+		low := rem
 		if o.Rounded {
 			rem += 500
+			low -= 500
 		}
 		est := (rem + float64(o.Limit)*max(o.Reset.Sub(now), 0).Minutes()) / float64(o.Limit)
 		if bound == 0 || est < bound {
 			bound = est
 		}
+		// The bucket held at least what it reports left.
+		floor = max(floor, low/float64(o.Limit))
 	}
 	if bound <= 0 {
 		return 0, false
@@ -286,6 +290,7 @@ func (c *call) learnBurst(obs *tier.Observation, b tier.Budget) (time.Duration, 
 	p := c.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.burstLow = max(p.burstLow, min(floor, bound))
 	p.burst = min(p.burst, bound)
 	return p.burstFor(b)
 }
@@ -302,7 +307,10 @@ func (c *call) shrinkBurst(ctx context.Context, attempt int) {
 		p.mu.Unlock()
 		return
 	}
-	p.burst *= 0.75
+	// Never below what the bucket was seen to hold: a local bucket smaller
+	// than the server's admits a call larger than itself once full, when
+	// the server's may not hold it yet — each such 429 shrank it further.
+	p.burst = max(p.burst*0.75, p.burstLow)
 	burst, ok := p.burstFor(b)
 	p.mu.Unlock()
 	if ok {
