@@ -310,7 +310,7 @@ func (c *call) shrinkBurst(ctx context.Context, attempt int) {
 	// Never below what the bucket was seen to hold: a local bucket smaller
 	// than the server's admits a call larger than itself once full, when
 	// the server's may not hold it yet — each such 429 shrank it further.
-	p.burst = max(p.burst*0.75, p.burstLow)
+	p.burst = max(p.burst*0.75, min(p.burstLow, p.burst))
 	burst, ok := p.burstFor(b)
 	p.mu.Unlock()
 	if ok {
