@@ -10,6 +10,7 @@ import (
 
 	"github.com/ratekeeper/ratekeeper/internal/aimd"
 	"github.com/ratekeeper/ratekeeper/limiter"
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // attempt waits for admission and a concurrency slot, then sends, retrying
@@ -140,6 +141,13 @@ func (h *held) release(c *call) {
 // the line wait longer: nobody holds a place computed on the old levels.
 func (c *call) wait(ctx context.Context) (*limiter.Reservation, error) {
 	r, err := c.p.lim.Wait(ctx, c.cost)
+	var le *limiter.LimitError
+	if errors.As(err, &le) && errors.Is(err, limiter.ErrTooLarge) && c.fitsWithoutMargin(le.Dimension) {
+		// Too large only by the margin: the call is not impossible, so
+		// reserve what the bucket holds; the settlement charges the rest.
+		c.cost.InputTokens = c.leastInput(le.Dimension)
+		r, err = c.p.lim.Wait(ctx, c.cost)
+	}
 	if err == nil {
 		c.k.open.Add(1)
 		c.p.charge(c.cost.PerDimension(), 1)
@@ -191,4 +199,28 @@ func (p *pool) recovered() {
 	p.mu.Lock()
 	p.overloads = 0
 	p.mu.Unlock()
+}
+
+// fitsWithoutMargin reports whether c's input, at its central estimate
+// (no margin), fits dimension d's bucket (ITPM or TPM), so that an
+// ErrTooLarge there came from the margin alone.
+func (c *call) fitsWithoutMargin(d tier.Dimension) bool {
+	if d != tier.ITPM && d != tier.TPM {
+		return false
+	}
+	point := min(c.est.PointTokens, c.cost.InputTokens)
+	if d == tier.TPM {
+		point += c.cost.OutputTokens
+	}
+	return float64(point) <= c.p.lim.Budget().Capacity(d)
+}
+
+// leastInput is the input reservation that fills dimension d's bucket
+// exactly: the most c can reserve there.
+func (c *call) leastInput(d tier.Dimension) int64 {
+	room := int64(c.p.lim.Budget().Capacity(d))
+	if d == tier.TPM {
+		room -= c.cost.OutputTokens
+	}
+	return max(min(c.cost.InputTokens, room), min(c.est.PointTokens, c.cost.InputTokens))
 }

@@ -1,6 +1,7 @@
 package ratekeeper_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/ratekeeper/ratekeeper"
 	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/tier"
+	"github.com/ratekeeper/ratekeeper/tokencount"
 )
 
 // TestNewModelWorks: a model the presets do not list (claude-opus-5-5,
@@ -78,6 +80,42 @@ func TestTierMismatchIsReported(t *testing.T) {
 		ask(t, anthropicClient(s, k2, "sk-ant-other"), "Hello.")
 		if n := len(ev2.of(ratekeeper.Mismatched)); n != 0 {
 			t.Fatalf("%d Mismatched events with the right tier", n)
+		}
+	})
+}
+
+// TestTooLargeOnlyByTheMargin: a request whose central estimate fits the
+// ITPM bucket but whose margin does not is not impossible: it is admitted
+// with a reservation of the whole bucket, and succeeds.
+func TestTooLargeOnlyByTheMargin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, simapi.Config{})
+		est, err := tokencount.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Grow the prompt until its margin, not its point, exceeds 30k.
+		var text string
+		for n := 1000; ; n += 250 {
+			text = strings.Repeat("Lorem ipsum dolor sit amet, consectetur. ", n)
+			body, _ := json.Marshal(map[string]any{"model": model, "max_tokens": 16,
+				"messages": []map[string]any{{"role": "user", "content": text}}})
+			e, err := est.EstimateAnthropic(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.InputTokens > 30_000 {
+				if e.PointTokens >= 29_000 {
+					t.Skipf("no prompt with a point below 29k and a margin above 30k (point %d, reserved %d)", e.PointTokens, e.InputTokens)
+				}
+				break
+			}
+		}
+		var ev events
+		k := newKeeper(t, ratekeeper.WithCountTokens(0), ratekeeper.WithObserver(ev.observe))
+		ask(t, anthropicClient(s, k, apiKey), text)
+		if a := ev.of(ratekeeper.Admitted); len(a) != 1 || a[0].Cost.InputTokens != 30_000 {
+			t.Fatalf("admitted %+v; want one call reserving the whole bucket, 30000", a)
 		}
 	})
 }
