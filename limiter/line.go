@@ -79,6 +79,12 @@ func (ln *line) blocks(p Priority) (refusal, bool) {
 	return refusal{}, false
 }
 
+// blocked is blocks without the refusal.
+func (ln *line) blocked(p Priority) bool {
+	_, b := ln.blocks(p)
+	return b
+}
+
 // join puts a call of priority p at the end of its line.
 func (ln *line) join(p Priority) *waiter {
 	w := &waiter{pri: p, wake: make(chan struct{}, 1)}
@@ -110,14 +116,14 @@ func (ln *line) leave(w *waiter) {
 	}
 }
 
-// isHead reports whether w is the head, and records res as the head's
-// latest refusal when it is and res is not nil.
+// isHead reports whether w is the head.
 func (ln *line) isHead(w *waiter) bool {
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
 	return ln.head() == w
 }
 
+// refused records the head's latest refusal, which Allow reports.
 func (ln *line) refused(res *refusal) {
 	ln.mu.Lock()
 	ln.last = *res
@@ -171,18 +177,10 @@ func (l *Limiter) Wait(ctx context.Context, c Cost) (*Reservation, error) {
 	// The call is a waiter from its first ask: if refused, it may claim
 	// its cost in the store (see ReserveRequest.Waiter).
 	wt := Waiter{ID: 1 + rand.Int64N(1<<53-1)}
-	if _, blocked := l.line.blocks(c.Priority); !blocked || l.line.n.Load() == 0 {
+	if l.line.n.Load() == 0 || !l.line.blocked(c.Priority) {
 		// The first ask claims nothing: a call refused for good (beyond
 		// its deadline) must not hold units aside for others.
-		s := l.spec.Load()
-		r, res, err := l.decide(ctx, s, c, 0, Waiter{})
-		if r == nil && err == nil {
-			err = l.beyond(ctx, s, &res)
-		}
-		if r != nil {
-			r.delay = time.Since(start)
-		}
-		if r != nil || err != nil {
+		if r, _, err := l.ask(ctx, c, Waiter{}, start); r != nil || err != nil {
 			return r, err
 		}
 	}
@@ -192,16 +190,10 @@ func (l *Limiter) Wait(ctx context.Context, c Cost) (*Reservation, error) {
 	defer timer.Stop()
 	for {
 		if l.line.isHead(w) {
-			s := l.spec.Load()
-			r, res, err := l.decide(ctx, s, c, 0, wt)
-			if r == nil && err == nil {
-				err = l.beyond(ctx, s, &res)
-			}
+			r, res, err := l.ask(ctx, c, wt, start)
 			if r != nil || err != nil {
 				l.line.leave(w)
-				if r != nil {
-					r.delay = time.Since(start)
-				} else {
+				if err != nil {
 					l.release(wt)
 				}
 				return r, err
@@ -234,6 +226,22 @@ func (l *Limiter) competes() bool {
 		return true
 	}
 	return len(*l.memb.lines.Load()) > 1
+}
+
+// ask is one ask of Wait: the reservation (its Delay the wait since
+// start), or the store's refusal, or the error that ends the wait (one
+// that can never fit, or beyond the deadline even in the best case).
+func (l *Limiter) ask(ctx context.Context, c Cost, w Waiter, start time.Time) (*Reservation, refusal, error) {
+	s := l.spec.Load()
+	r, res, err := l.decide(ctx, s, c, 0, w)
+	if r != nil {
+		r.delay = time.Since(start)
+		return r, res, nil
+	}
+	if err == nil {
+		err = l.beyond(ctx, s, &res)
+	}
+	return nil, res, err
 }
 
 // release drops the claim w may hold: it gives up.
@@ -273,8 +281,7 @@ func (l *Limiter) beyond(ctx context.Context, s *spec, res *refusal) error {
 	best := res.Delay
 	if d := res.Dim; d >= 0 && d < int(tier.NumDimensions) {
 		if out := l.outstanding()[d]; out > 0 {
-			lim := s.limits[d]
-			best -= time.Duration(float64(out) * lim.Period / lim.Refill * float64(time.Microsecond))
+			best -= delay(s.limits[d].Regain(float64(out)))
 		}
 	}
 	if best <= left {

@@ -125,6 +125,10 @@ func (l *Limit) time(units float64) int64 {
 	return int64(w)
 }
 
+// Regain is how many microseconds bucket l needs to regain units (rounded
+// up, saturated at Forever): the wait Reserve reports for a deficit.
+func (l *Limit) Regain(units float64) int64 { return l.time(units) }
+
 // Limits are the shapes of a budget's buckets, indexed by dimension.
 type Limits [N]Limit
 
