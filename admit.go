@@ -61,7 +61,7 @@ func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Respon
 				e.Dimension, e.HasDimension = le.Dimension, true
 			}
 			e.Err = err
-			k.emit(ctx, e)
+			c.emit(ctx, e)
 			return nil, nil, aimd.Ticket{}, err
 		}
 		h.hold(ticket, r)
@@ -76,13 +76,10 @@ func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Respon
 		// What the server's counts will be compared with: as of now, when
 		// the call goes out (not its admission, which a pause may precede
 		// by seconds).
-		c.admittedAt = time.Now()
-		for d := range c.net {
-			c.net[d] = c.p.net[d].Load()
-		}
+		c.sentAt = time.Now()
 		e := c.event(Admitted, *n)
 		e.Wait, e.Cost = time.Since(start), c.cost
-		k.emit(ctx, e)
+		c.emit(ctx, e)
 
 		req := c.req.Clone(ctx)
 		req.Body = io.NopCloser(bytes.NewReader(c.body))
@@ -107,7 +104,7 @@ func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Respon
 		}
 		e = c.event(Retried, *n)
 		e.Err, e.Wait = err, policy.backoff(*failures, 0)
-		k.emit(ctx, e)
+		c.emit(ctx, e)
 		if err := sleep(ctx, e.Wait); err != nil {
 			return nil, nil, aimd.Ticket{}, err
 		}
@@ -150,7 +147,6 @@ func (c *call) wait(ctx context.Context) (*limiter.Reservation, error) {
 	}
 	if err == nil {
 		c.k.open.Add(1)
-		c.p.charge(c.cost.PerDimension(), 1)
 	}
 	return r, err
 }

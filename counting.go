@@ -118,7 +118,7 @@ func (c *call) countInput(ctx context.Context) {
 	c.cost.InputTokens = n + int64(math.Ceil(float64(n)*CountSlack))
 	e := c.event(Counted, 0)
 	e.Cost = limiter.Cost{InputTokens: n}
-	k.emit(ctx, e)
+	c.emit(ctx, e)
 }
 
 // errCount is a count_tokens response that is not a count.

@@ -102,13 +102,14 @@ type Event struct {
 	Err error
 }
 
+// emit counts e in c's pool (Keeper.Metrics) and reports it.
+func (c *call) emit(ctx context.Context, e Event) {
+	c.p.record(&e)
+	c.k.emit(ctx, e)
+}
+
+// emit reports e to the observer and the logger.
 func (k *Keeper) emit(ctx context.Context, e Event) {
-	k.mu.Lock()
-	p := k.pools[e.Pool]
-	k.mu.Unlock()
-	if p != nil {
-		p.record(&e)
-	}
 	if k.observe != nil {
 		k.observe(e)
 	}

@@ -119,22 +119,6 @@ type pool struct {
 
 	// stats are the pool's counters for Keeper.Metrics.
 	stats poolStats
-
-	// net is, per dimension, what this process's calls have taken from
-	// the budget so far: their reservations, less what settlements gave
-	// back. A response's remaining counts are as of the server's decision
-	// on that call; what net grew by since its admission is what the
-	// server had not seen then.
-	net [tier.NumDimensions]atomic.Int64
-}
-
-// charge adds v, times sign, to p.net.
-func (p *pool) charge(v [tier.NumDimensions]int64, sign int64) {
-	for d, n := range v {
-		if n != 0 {
-			p.net[d].Add(sign * n)
-		}
-	}
 }
 
 // Option configures a Keeper.

@@ -3,10 +3,10 @@ package ratekeeper
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/ratekeeper/ratekeeper/limiter"
@@ -21,13 +21,20 @@ import (
 // configuration's classes), the dimension and a fixed set of reasons —
 // never a model ID, a request's content or an API key.
 
-// WaitBounds are the upper bounds, in seconds, of the buckets of
-// PoolMetrics.Wait.
-var WaitBounds = []float64{0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+// The histograms' bucket bounds (fixed: the counters are arrays of their
+// size).
+var (
+	waitBounds  = [...]float64{0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+	ratioBounds = [...]float64{0.5, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.25, 1.5, 2, 3, 5}
+)
 
-// RatioBounds are the upper bounds of the buckets of
+// WaitBounds returns the upper bounds, in seconds, of the buckets of
+// PoolMetrics.Wait.
+func WaitBounds() []float64 { return slices.Clone(waitBounds[:]) }
+
+// RatioBounds returns the upper bounds of the buckets of
 // PoolMetrics.InputRatio (reserved ÷ actual input tokens).
-var RatioBounds = []float64{0.5, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.25, 1.5, 2, 3, 5}
+func RatioBounds() []float64 { return slices.Clone(ratioBounds[:]) }
 
 // Refusal reasons, the keys of PoolMetrics.Refused.
 const (
@@ -103,30 +110,42 @@ type poolStats struct {
 	overloaded         atomic.Uint64
 	retries, failed    atomic.Uint64
 	counted            atomic.Uint64
-	mu                 sync.Mutex // guards the histograms
 	wait, ratio        hist
 }
 
-// hist is a histogram's mutable state: counts per bucket (not cumulative),
-// the last one for observations above every bound.
+// hist is a histogram's counters, lock-free: counts per bucket (not
+// cumulative; the one after the last bound for observations above every
+// bound) and the sum as float64 bits. A snapshot taken while observations
+// land may see a count without its part of the sum: a scrape is a moment,
+// not a transaction.
 type hist struct {
-	counts []uint64
-	sum    float64
+	counts [maxBuckets]atomic.Uint64
+	sum    atomic.Uint64
 }
 
+// maxBuckets bounds the buckets of a histogram, overflow included.
+const maxBuckets = 16
+
+var (
+	_ [maxBuckets - len(waitBounds) - 1]struct{}
+	_ [maxBuckets - len(ratioBounds) - 1]struct{}
+)
+
 func (h *hist) observe(bounds []float64, v float64) {
-	if h.counts == nil {
-		h.counts = make([]uint64, len(bounds)+1)
+	h.counts[sort.SearchFloat64s(bounds, v)].Add(1)
+	for {
+		old := h.sum.Load()
+		if h.sum.CompareAndSwap(old, math.Float64bits(math.Float64frombits(old)+v)) {
+			return
+		}
 	}
-	h.counts[sort.SearchFloat64s(bounds, v)]++
-	h.sum += v
 }
 
 func (h *hist) snapshot(bounds []float64) Histogram {
-	out := Histogram{Bounds: slices.Clone(bounds), Counts: make([]uint64, len(bounds)), Sum: h.sum}
+	out := Histogram{Bounds: slices.Clone(bounds), Counts: make([]uint64, len(bounds)), Sum: math.Float64frombits(h.sum.Load())}
 	var cum uint64
-	for i, n := range h.counts {
-		cum += n
+	for i := range len(bounds) + 1 {
+		cum += h.counts[i].Load()
 		if i < len(bounds) {
 			out.Counts[i] = cum
 		}
@@ -144,22 +163,17 @@ func (p *pool) record(e *Event) {
 		for d, n := range e.Cost.PerDimension() {
 			s.admittedCost[d].Add(n)
 		}
-		s.mu.Lock()
-		s.wait.observe(WaitBounds, e.Wait.Seconds())
-		s.mu.Unlock()
+		s.wait.observe(waitBounds[:], e.Wait.Seconds())
 	case Settled:
 		for d, n := range e.Cost.PerDimension() {
 			s.settledCost[d].Add(n)
 		}
 		if e.Cost.InputTokens > 0 && e.Reserved.InputTokens > 0 {
-			s.mu.Lock()
-			s.ratio.observe(RatioBounds, float64(e.Reserved.InputTokens)/float64(e.Cost.InputTokens))
-			s.mu.Unlock()
+			s.ratio.observe(ratioBounds[:], float64(e.Reserved.InputTokens)/float64(e.Cost.InputTokens))
 		}
 	case Refused:
-		var le *limiter.LimitError
 		switch {
-		case errors.As(e.Err, &le) && errors.Is(e.Err, limiter.ErrTooLarge):
+		case errors.Is(e.Err, limiter.ErrTooLarge):
 			s.tooLarge.Add(1)
 		case errors.Is(e.Err, limiter.ErrLimited):
 			s.deadline.Add(1)
@@ -217,9 +231,7 @@ func (k *Keeper) Metrics(ctx context.Context) Metrics {
 			pm.SettledCost[d] = s.settledCost[d].Load()
 			pm.RateLimited[d] = s.limited[d].Load()
 		}
-		s.mu.Lock()
-		pm.Wait, pm.InputRatio = s.wait.snapshot(WaitBounds), s.ratio.snapshot(RatioBounds)
-		s.mu.Unlock()
+		pm.Wait, pm.InputRatio = s.wait.snapshot(waitBounds[:]), s.ratio.snapshot(ratioBounds[:])
 		if rem, err := p.lim.Remaining(ctx); err == nil {
 			pm.Remaining = rem
 		}

@@ -121,7 +121,7 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: out, Priority: PriorityFrom(req.Context())}}
 	p.ramping(time.Now())
 	if _, first := k.mapped.LoadAndDelete(est.Model); first {
-		k.emit(req.Context(), c.event(Mapped, 0))
+		c.emit(req.Context(), c.event(Mapped, 0))
 	}
 	if c.unsure() {
 		c.countInput(req.Context())
@@ -163,10 +163,9 @@ type call struct {
 	// sentGen is the pool's overload pause generation when the attempt in
 	// flight was sent.
 	sentGen uint64
-	// admittedAt and net are the instant the attempt in flight was sent
-	// and the pool's net charge then (see sync).
-	admittedAt time.Time
-	net        [tier.NumDimensions]int64
+	// sentAt is when the attempt in flight was sent: the server's counts
+	// in its response are as of about then (see sync).
+	sentAt time.Time
 }
 
 func (c *call) provider() tier.Provider {
@@ -245,7 +244,7 @@ func (c *call) run() (*http.Response, error) {
 			}
 			e := c.event(Failed, attempt)
 			e.Status, e.Err = res.StatusCode, fatal
-			k.emit(ctx, e)
+			c.emit(ctx, e)
 			return nil, fatal
 		}
 		retryable := retryableStatus(res.StatusCode)
@@ -259,7 +258,7 @@ func (c *call) run() (*http.Response, error) {
 			if retryable {
 				e := c.event(Failed, attempt)
 				e.Status = res.StatusCode
-				k.emit(ctx, e)
+				c.emit(ctx, e)
 			}
 			return res, nil
 		}
@@ -280,13 +279,13 @@ func (c *call) run() (*http.Response, error) {
 			// own retries.
 			backoff = c.p.pause(c.sentGen, policy, retryAfter)
 			e.Wait = backoff
-			k.emit(ctx, e)
+			c.emit(ctx, e)
 			continue
 		} else {
 			backoff = policy.backoff(failures, retryAfter)
 		}
 		e.Wait = backoff
-		k.emit(ctx, e)
+		c.emit(ctx, e)
 		if err := sleep(ctx, backoff); err != nil {
 			return nil, err
 		}

@@ -13,23 +13,19 @@ import (
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 
-// giveBack settles a reservation whose slot went unused (the call takes a
-// new place in line, or the server refused it with a 429) by keeping its
-// whole charge, not by refunding it. A refund adds the cost to the current
-// level, but while calls wait in line that level is a debt, and the units
-// come back without the capacity bound the server's bucket applies: they
-// would have overflowed a small bucket before the next call's turn. With a
-// sub-minute capacity (one request) each refund let a later call act at the
-// same instant as one already placed, and the server refused one of the
-// two. Keeping the charge errs the safe way: the header sync only lowers
-// levels, so the unused slot is lost once.
+// giveBack settles the reservation of an attempt the server refused with a
+// 429 by keeping its whole charge, though Anthropic charged nothing: the
+// freeze that follows (sync.go) sets the level the server asks for, and a
+// refund made after it would raise the level of the dimensions the freeze
+// left alone above what the server's counts said. Keeping it errs the safe
+// way: the units come back by refill.
 func (c *call) giveBack(r *limiter.Reservation) { c.settle(r, &c.cost) }
 
 // refused settles the reservation of an attempt the server answered with
 // an error status, at what the server kept of it:
 //
 //   - 429: the whole charge stays (giveBack), though Anthropic charged
-//     nothing: the safe side while calls wait in line.
+//     nothing: the safe side (see giveBack).
 //   - An overload (529, 503, overloaded_error) is decided before admission:
 //     nothing was charged and everything is refunded — except, for OpenAI,
 //     the request, since OpenAI counts unsuccessful requests.
@@ -52,12 +48,10 @@ func (c *call) refused(r *limiter.Reservation, status int, overloaded bool) {
 // settle commits r at used, or cancels it (a refund) when used is nil. Every
 // reservation the call takes is settled here, exactly once.
 func (c *call) settle(r *limiter.Reservation, used *limiter.Cost) {
-	c.p.charge(r.Cost().PerDimension(), -1)
 	if used == nil {
 		r.Cancel()
 	} else {
 		_ = r.Commit(*used) // used is bounded: it cannot be invalid
-		c.p.charge(used.PerDimension(), 1)
 	}
 	c.k.open.Add(-1)
 }
@@ -97,11 +91,11 @@ func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket a
 		if implausible != nil {
 			e := c.event(Bounded, attempt)
 			e.Cost, e.Err = used, implausible
-			c.k.emit(ctx, e)
+			c.emit(ctx, e)
 		}
 		e := c.event(Settled, attempt)
 		e.Cost, e.Reserved = used, r.Cost()
-		c.k.emit(ctx, e)
+		c.emit(ctx, e)
 	})
 }
 

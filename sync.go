@@ -138,7 +138,7 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation, ok 
 			e := c.event(Bounded, attempt)
 			e.Dimension, e.HasDimension, e.Limit = d, true, o.Limit
 			e.Err = fmt.Errorf("%w: a %v limit of %d, below the %d this call needs: ignored", ErrImplausible, d, o.Limit, floor)
-			c.k.emit(ctx, e)
+			c.emit(ctx, e)
 			continue
 		}
 		v := o.Limit
@@ -149,13 +149,13 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation, ok 
 		}
 		e := c.event(Synced, attempt)
 		e.Dimension, e.HasDimension, e.Limit = d, true, v
-		c.k.emit(ctx, e)
+		c.emit(ctx, e)
 	}
 	if burst, ok := c.learnBurst(obs, learned); ok {
 		learned.Burst = burst
 		e := c.event(Synced, attempt)
 		e.Burst = burst
-		c.k.emit(ctx, e)
+		c.emit(ctx, e)
 	}
 	if learned != b {
 		_ = lim.SetBudget(learned)
@@ -175,11 +175,11 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation, ok 
 		// left now from above. (What this process sent meanwhile is already
 		// off the local level; subtracting it again would count twice the
 		// calls sent with this one that the server decided first.)
-		refill := float64(learned.Limit(d)) * float64(max(time.Since(c.admittedAt), 0)) / float64(d.Period())
+		refill := float64(learned.Limit(d)) * float64(max(time.Since(c.sentAt), 0)) / float64(d.Period())
 		clamps[d] = limiter.ClampTarget{Set: true, Remaining: rem + int64(refill)}
 	}
 	var rem *limiter.Remaining
-	if ok && time.Since(c.admittedAt) <= freshFor {
+	if ok && time.Since(c.sentAt) <= freshFor {
 		if r, err := lim.Remaining(ctx); err == nil {
 			rem = &r
 		}
@@ -318,7 +318,7 @@ func (c *call) shrinkBurst(ctx context.Context, attempt int) {
 		if p.lim.SetBudget(b) == nil {
 			e := c.event(Synced, attempt)
 			e.Burst = burst
-			c.k.emit(ctx, e)
+			c.emit(ctx, e)
 		}
 	}
 }

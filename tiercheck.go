@@ -52,5 +52,5 @@ func (c *call) checkTier(ctx context.Context, attempt int, obs *tier.Observation
 	}
 	e := c.event(Mismatched, attempt)
 	e.Err = fmt.Errorf("%w: %s", ErrTierMismatch, msg)
-	c.k.emit(ctx, e)
+	c.emit(ctx, e)
 }

@@ -48,12 +48,12 @@ func New(meter metric.Meter) (*Recorder, error) {
 	}
 	r.wait, err = meter.Float64Histogram("ratekeeper.wait", metric.WithUnit("s"),
 		metric.WithDescription("Time calls waited for admission."),
-		metric.WithExplicitBucketBoundaries(ratekeeper.WaitBounds...))
+		metric.WithExplicitBucketBoundaries(ratekeeper.WaitBounds()...))
 	fail(err)
 	var e error
 	r.ratio, e = meter.Float64Histogram("ratekeeper.input.reserved_ratio",
 		metric.WithDescription("Input tokens reserved ÷ input tokens the server counted, per settled call."),
-		metric.WithExplicitBucketBoundaries(ratekeeper.RatioBounds...))
+		metric.WithExplicitBucketBoundaries(ratekeeper.RatioBounds()...))
 	fail(e)
 	g := func(name, unit, desc string) metric.Float64ObservableGauge {
 		i, e := meter.Float64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
