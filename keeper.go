@@ -53,8 +53,10 @@ type Keeper struct {
 	// calls numbers the calls, for Event.CallID.
 	calls atomic.Uint64
 	// mapped holds the models budgeted by family not yet announced by a
-	// Mapped event: model → pool name.
-	mapped sync.Map
+	// Mapped event (model → pool name), unannounced how many: calls look
+	// at mapped only while it is not 0.
+	mapped      sync.Map
+	unannounced atomic.Int64
 
 	// open counts the reservations admitted and not yet settled: the calls
 	// in flight. Every path of a call settles what it admitted (a test
@@ -99,6 +101,9 @@ type pool struct {
 	ramp     time.Duration
 	born     time.Time
 	rampDone atomic.Bool
+	rampInit sync.Once // the first call's clamp to a tenth (see ramping)
+	// rampApplied is the ramp factor last applied; guarded by mu.
+	rampApplied float64
 
 	// cutAt is, per dimension, when a 429 last cut the share (see
 	// cutShare); guarded by mu.
@@ -344,24 +349,6 @@ func (k *Keeper) pool(model string) (*pool, error) {
 		for d := range p.learned {
 			p.learned[d] = 1
 		}
-		if k.ramp > 0 {
-			// The pool starts with a tenth of each bucket and of its
-			// refill; the ramp gives it the rest over k.ramp.
-			var clamps [tier.NumDimensions]limiter.ClampTarget
-			for d := range tier.NumDimensions {
-				if c := r.Budget.Capacity(d); c > 0 {
-					clamps[d] = limiter.ClampTarget{Set: true, Remaining: int64(c * rampStart)}
-				}
-			}
-			_ = lim.ClampAll(context.Background(), clamps)
-			p.mu.Lock()
-			for d := range tier.TPM + 1 {
-				if r.Budget.Limit(d) > 0 {
-					p.applyShare(d, p.born)
-				}
-			}
-			p.mu.Unlock()
-		}
 		if r.Class != nil {
 			p.cacheReads = r.Class.CacheReadsCount
 		}
@@ -369,7 +356,8 @@ func (k *Keeper) pool(model string) (*pool, error) {
 	}
 	k.models[model] = p
 	if r.ByFamily {
-		k.mapped.Store(model, p.name) // announced once, by the first call (see announce)
+		k.mapped.Store(model, p.name) // announced once, by the first call
+		k.unannounced.Add(1)
 	}
 	return p, nil
 }

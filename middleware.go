@@ -119,9 +119,12 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 	}
 	c := &call{k: k, req: req, next: next, body: body, rt: rt, est: est, p: p, id: k.calls.Add(1),
 		cost: limiter.Cost{Requests: 1, InputTokens: est.InputTokens, OutputTokens: out, Priority: PriorityFrom(req.Context())}}
-	p.ramping(time.Now())
-	if _, first := k.mapped.LoadAndDelete(est.Model); first {
-		c.emit(req.Context(), c.event(Mapped, 0))
+	p.ramping(req.Context(), time.Now())
+	if k.unannounced.Load() > 0 {
+		if _, first := k.mapped.LoadAndDelete(est.Model); first {
+			k.unannounced.Add(-1)
+			c.emit(req.Context(), c.event(Mapped, 0))
+		}
 	}
 	if c.unsure() {
 		c.countInput(req.Context())

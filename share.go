@@ -1,6 +1,7 @@
 package ratekeeper
 
 import (
+	"context"
 	"math"
 	"time"
 
@@ -103,20 +104,37 @@ func (p *pool) rampAt(now time.Time) float64 {
 // WithRampUp.
 const rampStart = 0.1
 
-// ramping moves the ramp forward for a call: while it lasts, every call
-// updates the shares (no goroutine does).
-func (p *pool) ramping(now time.Time) {
+// ramping moves the ramp forward for a call (no goroutine does): the
+// pool's first call clamps every bucket to a tenth of its capacity, and
+// the shares follow the ramp in steps of a hundredth, so that a call
+// rebuilds the Limiter's limits only when the ramp moved that much.
+func (p *pool) ramping(ctx context.Context, now time.Time) {
 	if p.ramp <= 0 || p.rampDone.Load() {
 		return
 	}
+	p.rampInit.Do(func() {
+		b := p.lim.Budget()
+		var clamps [tier.NumDimensions]limiter.ClampTarget
+		for d := range tier.NumDimensions {
+			if c := b.Capacity(d); c > 0 {
+				clamps[d] = limiter.ClampTarget{Set: true, Remaining: int64(c * rampStart)}
+			}
+		}
+		_ = p.lim.ClampAll(ctx, clamps)
+	})
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	f := p.rampAt(now)
+	if f < 1 && f-p.rampApplied < 0.01 {
+		return
+	}
+	p.rampApplied = f
 	for d := range tier.TPM + 1 {
 		if p.lim.Budget().Limit(d) > 0 {
 			p.applyShare(d, now)
 		}
 	}
-	if now.Sub(p.born) >= p.ramp {
+	if f >= 1 {
 		p.rampDone.Store(true)
 	}
 }
