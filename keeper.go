@@ -15,6 +15,7 @@ import (
 	"github.com/ratekeeper/ratekeeper/limiter"
 	"github.com/ratekeeper/ratekeeper/tier"
 	"github.com/ratekeeper/ratekeeper/tokencount"
+	"golang.org/x/time/rate"
 )
 
 // A Keeper keeps the calls of one account (one API key) to one provider
@@ -108,6 +109,10 @@ type pool struct {
 	// cutAt is, per dimension, when a 429 last cut the share (see
 	// cutShare); guarded by mu.
 	cutAt [tier.NumDimensions]time.Time
+	// samples, when not nil (a store other than the MemoryStore), bounds
+	// how often the header sync reads the local levels for evidence.
+	samples *rate.Limiter
+
 	// tierChecked is set once the first successful response's limits were
 	// compared with the configured ones (see checkTier).
 	tierChecked atomic.Bool
@@ -346,6 +351,9 @@ func (k *Keeper) pool(model string) (*pool, error) {
 			return nil, fmt.Errorf("ratekeeper: model %q: %w", model, err)
 		}
 		p = &pool{name: r.Pool, lim: lim, configured: r.Budget, burst: 1, ramp: k.ramp, born: time.Now()}
+		if _, mem := k.store.(*limiter.MemoryStore); !mem {
+			p.samples = rate.NewLimiter(levelSamples, levelSamples)
+		}
 		for d := range p.learned {
 			p.learned[d] = 1
 		}

@@ -179,7 +179,7 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation, ok 
 		clamps[d] = limiter.ClampTarget{Set: true, Remaining: rem + int64(refill)}
 	}
 	var rem *limiter.Remaining
-	if ok && time.Since(c.sentAt) <= freshFor {
+	if ok && time.Since(c.sentAt) <= freshFor && (c.p.samples == nil || c.p.samples.Allow()) {
 		if r, err := lim.Remaining(ctx); err == nil {
 			rem = &r
 		}
@@ -191,6 +191,11 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation, ok 
 	_ = lim.ClampAll(ctx, clamps)
 	return clamps
 }
+
+// levelSamples bounds, per second, the local levels read for the evidence
+// of fresh responses from a store other than the MemoryStore (each is a
+// round trip); the evidence is averaged, so a sample suffices.
+const levelSamples = 10
 
 // freshFor is how soon after its admission a response must come for its
 // counts to be evidence of other clients: a count is as of the server's
