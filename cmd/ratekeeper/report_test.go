@@ -1,7 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,6 +23,25 @@ func at(s float64) time.Time { return reportT0.Add(time.Duration(s * float64(tim
 func okRec(model string, q, s, d float64, in, out int64) Record {
 	return Record{Model: model, Status: statusSucceeded, Attempts: 1, QueuedAt: at(q), SentAt: at(s), DoneAt: at(d),
 		Usage: &Usage{InputTokens: in, OutputTokens: out}}
+}
+
+// TestReportFormat: --report's file name picks the format by its extension,
+// and any other name is a usage error that says which names it takes.
+func TestReportFormat(t *testing.T) {
+	for path, want := range map[string]string{"r.html": "html", "out/R.HTM": "html", "chart.svg": "svg", "a.b.Svg": "svg"} {
+		if got, err := reportFormat(path); err != nil || got != want {
+			t.Errorf("reportFormat(%q) = %q, %v; want %q", path, got, err, want)
+		}
+	}
+	for _, path := range []string{"report", "report.png", "report.html.gz", "", "svg"} {
+		_, err := reportFormat(path)
+		if err == nil || exitCode(err) != exitUsage || !strings.Contains(err.Error(), ".svg") {
+			t.Errorf("reportFormat(%q): error %v (exit code %d), want a usage error naming the extensions", path, err, exitCode(err))
+		}
+	}
+	if err := writeReport(io.Discard, "pdf", "t", nil, nil); err == nil {
+		t.Error("writeReport with format pdf succeeded")
+	}
 }
 
 // TestReportUsageSeries: the trailing-minute sums are exact at each
@@ -85,5 +110,326 @@ func TestReportConcurrencySeries(t *testing.T) {
 	}
 	if w, f := concurrencySeries(recs, reportT0, time.Second, 0); len(w)+len(f) != 0 {
 		t.Errorf("concurrencySeries with n = 0 = %v, %v", w, f)
+	}
+}
+
+// reportElem is an element of a parsed SVG: its name, attributes and
+// character data (its own and its children's).
+type reportElem struct {
+	name  string
+	attr  map[string]string
+	text  string
+	inner []*reportElem
+}
+
+// parseSVG parses doc strictly as XML and returns its root element.
+func parseSVG(t *testing.T, doc string) *reportElem {
+	t.Helper()
+	d := xml.NewDecoder(strings.NewReader(doc))
+	d.Strict = true
+	var root *reportElem
+	var stack []*reportElem
+	for {
+		tok, err := d.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the SVG is not well-formed XML: %v\n%s", err, doc)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			e := &reportElem{name: tok.Name.Local, attr: map[string]string{}}
+			for _, a := range tok.Attr {
+				e.attr[a.Name.Local] = a.Value
+			}
+			if len(stack) > 0 {
+				p := stack[len(stack)-1]
+				p.inner = append(p.inner, e)
+			} else if root == nil {
+				root = e
+			}
+			stack = append(stack, e)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			for _, e := range stack {
+				e.text += string(tok)
+			}
+		}
+	}
+	if root == nil || root.name != "svg" {
+		t.Fatalf("the document's root is not <svg>:\n%s", doc)
+	}
+	return root
+}
+
+// all returns the elements under e (e included) that match.
+func (e *reportElem) all(match func(*reportElem) bool) []*reportElem {
+	var out []*reportElem
+	if match(e) {
+		out = append(out, e)
+	}
+	for _, c := range e.inner {
+		out = append(out, c.all(match)...)
+	}
+	return out
+}
+
+// hasClass matches the elements with class c.
+func hasClass(c string) func(*reportElem) bool {
+	return func(e *reportElem) bool { return slices.Contains(strings.Fields(e.attr["class"]), c) }
+}
+
+// render renders recs in format and fails the test on an error.
+func render(t *testing.T, format, title string, recs []Record, limits map[string]reportLimits) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := writeReport(&b, format, title, recs, limits); err != nil {
+		t.Fatalf("writeReport(%s): %v", format, err)
+	}
+	return b.String()
+}
+
+// svgOf returns the <svg> element an HTML report embeds.
+func svgOf(t *testing.T, page string) string {
+	t.Helper()
+	i, j := strings.Index(page, "<svg"), strings.LastIndex(page, "</svg>")
+	if i < 0 || j < i || strings.Count(page, "<svg") != 1 {
+		t.Fatalf("the page does not embed one <svg>:\n%s", page)
+	}
+	return page[i : j+len("</svg>")]
+}
+
+// reportRun2 is a small run of an Anthropic model (RPM, ITPM and OTPM
+// limits) and an OpenAI one (RPM and TPM), with a 429 and a 529.
+func reportRun2() ([]Record, map[string]reportLimits) {
+	recs := []Record{
+		okRec("gpt-4o", 0, 1, 3, 1000, 100),
+		okRec("claude-sonnet-4-5", 0, 0, 2, 300, 30),
+		okRec("claude-sonnet-4-5", 0, 5, 9, 500, 50),
+		okRec("claude-sonnet-4-5", 0, 20, 80, 700, 70),
+		{Model: "claude-sonnet-4-5", Status: statusFailed, Attempts: 4, RateLimited: 3, Overloaded: 1, QueuedAt: at(0), SentAt: at(30), DoneAt: at(90)},
+		{ID: "line-6", Status: statusInvalid, Error: &RecordError{Type: "malformed"}},
+	}
+	recs[3].RateLimited = 1
+	limits := map[string]reportLimits{
+		"claude-sonnet-4-5": {RPM: 1000, ITPM: 450000, OTPM: 90000},
+		"gpt-4o":            {RPM: 500, TPM: 30000},
+		"unused-model":      {RPM: 1},
+	}
+	return recs, limits
+}
+
+// TestReportSVG: one panel per model and limited dimension, models sorted,
+// plus the concurrency panel; limit lines labelled with the limit; the
+// panel's peak is the trailing-minute maximum computed by hand; the markers
+// of 429s and 529s and their counts; the subtitle's totals.
+func TestReportSVG(t *testing.T) {
+	recs, limits := reportRun2()
+	doc := render(t, "svg", "run <requests.jsonl>", recs, limits)
+	if !strings.HasPrefix(doc, "<?xml") {
+		t.Errorf("the SVG document does not begin with an XML declaration: %.40q", doc)
+	}
+	root := parseSVG(t, doc)
+	var got []string
+	for _, p := range root.all(hasClass("usage")) {
+		got = append(got, p.attr["data-model"]+"/"+p.attr["data-dim"])
+	}
+	want := []string{"claude-sonnet-4-5/rpm", "claude-sonnet-4-5/itpm", "claude-sonnet-4-5/otpm", "gpt-4o/rpm", "gpt-4o/tpm"}
+	if !slices.Equal(got, want) {
+		t.Errorf("usage panels %v, want %v", got, want)
+	}
+	if n := len(root.all(hasClass("panel"))); n != len(want)+1 {
+		t.Errorf("%d panels, want %d (and the concurrency panel)", n, len(want)+1)
+	}
+	conc := root.all(hasClass("concurrency"))
+	if len(conc) != 1 {
+		t.Fatalf("%d concurrency panels, want 1", len(conc))
+	}
+	// By hand: sonnet sent at 0, 5, 20, 30 → at most 4 in a minute; input
+	// done at 2 (300), 9 (500), 80 (700) → at most 800 in a minute (2 and 9
+	// together; 80 is alone, 2 and 9 having left the window by 62 and 69).
+	wantPeak := map[string]string{"claude-sonnet-4-5/rpm": "4", "claude-sonnet-4-5/itpm": "800", "claude-sonnet-4-5/otpm": "80", "gpt-4o/rpm": "1", "gpt-4o/tpm": "1100"}
+	wantLimit := map[string]string{"claude-sonnet-4-5/rpm": "1,000", "claude-sonnet-4-5/itpm": "450,000", "claude-sonnet-4-5/otpm": "90,000", "gpt-4o/rpm": "500", "gpt-4o/tpm": "30,000"}
+	for _, p := range root.all(hasClass("usage")) {
+		key := p.attr["data-model"] + "/" + p.attr["data-dim"]
+		if p.attr["data-peak"] != wantPeak[key] {
+			t.Errorf("%s: peak %s, want %s", key, p.attr["data-peak"], wantPeak[key])
+		}
+		if v, _ := strconv.ParseFloat(wantPeak[key], 64); !strings.Contains(p.text, "peak "+human(v)+" ·") {
+			t.Errorf("%s: the heading does not say the peak %s: %q", key, human(v), p.text)
+		}
+		lines, labels := p.all(hasClass("limit")), p.all(hasClass("limit-label"))
+		if len(lines) != 1 || len(labels) != 1 || labels[0].text != "limit "+wantLimit[key]+"/min" {
+			t.Errorf("%s: %d limit lines, labels %v; want one, labelled limit %s/min", key, len(lines), labels, wantLimit[key])
+		}
+		if !strings.Contains(p.text, "run average") {
+			t.Errorf("%s: the heading does not say the run's average: %q", key, p.text)
+		}
+		series := p.all(hasClass("series"))
+		if len(series) != 1 || strings.Count(series[0].attr["d"], "L") < 199 {
+			t.Errorf("%s: the usage line is not one path of at least 200 points", key)
+		}
+	}
+	c := conc[0]
+	if c.attr["data-429"] != "2" || c.attr["data-529"] != "1" || c.attr["data-peak-waiting"] != "4" || c.attr["data-peak-in-flight"] != "2" {
+		t.Errorf("concurrency panel %v, want 2 requests with 429s, 1 with 529s, at most 4 waiting and 2 in flight", c.attr)
+	}
+	if n429, n529 := len(c.all(hasClass("mark-429"))), len(c.all(hasClass("mark-529"))); n429 != 2 || n529 != 1 {
+		t.Errorf("%d 429 markers and %d 529 markers, want 2 and 1", n429, n529)
+	}
+	for _, s := range []string{"in flight (peak 2)", "waiting (peak 4)", "429 rate limited: 2 requests (4 answers)", "529 overloaded: 1 request (1 answer)"} {
+		if !strings.Contains(c.text, s) {
+			t.Errorf("the concurrency legend lacks %q: %q", s, c.text)
+		}
+	}
+	if len(c.all(hasClass("in-flight"))) != 1 || len(c.all(hasClass("waiting"))) != 1 {
+		t.Error("the concurrency panel lacks its in-flight or waiting area")
+	}
+	titles, subtitles := root.all(hasClass("title")), root.all(hasClass("subtitle"))
+	if len(titles) != 1 || titles[0].text != "run <requests.jsonl>" {
+		t.Errorf("title %v, want run <requests.jsonl>", titles)
+	}
+	if want := "6 requests: 4 succeeded, 1 failed, 1 invalid · wall time 1m30s · 2,500 input, 250 output tokens"; len(subtitles) != 1 || subtitles[0].text != want {
+		t.Errorf("subtitle %v, want %q", subtitles, want)
+	}
+	// 90 s: ticks in seconds, every 10.
+	var ticks []string
+	for _, e := range c.all(hasClass("tick")) {
+		ticks = append(ticks, e.text)
+	}
+	if want := []string{"0s", "10s", "20s", "30s", "40s", "50s", "60s", "70s", "80s", "90s"}; !slices.Equal(ticks, want) {
+		t.Errorf("time ticks %v, want %v", ticks, want)
+	}
+}
+
+// TestReportUnlimitedModel: a model with no limits gets its requests and
+// tokens charted with no limit line.
+func TestReportUnlimitedModel(t *testing.T) {
+	root := parseSVG(t, render(t, "svg", "t", []Record{okRec("local", 0, 1, 2, 10, 1)}, nil))
+	var dims []string
+	for _, p := range root.all(hasClass("usage")) {
+		dims = append(dims, p.attr["data-dim"])
+		if len(p.all(hasClass("limit"))) != 0 || !strings.Contains(p.text, reportNoLimit) {
+			t.Errorf("%s: a limit line, or no %q", p.attr["data-dim"], reportNoLimit)
+		}
+	}
+	if want := []string{dimRequests, dimInput, dimOutput}; !slices.Equal(dims, want) {
+		t.Errorf("panels %v, want %v", dims, want)
+	}
+}
+
+// TestReportHTML: the page embeds the chart and the summary table, loads
+// nothing from elsewhere, and escapes a model name and a title made of
+// markup.
+func TestReportHTML(t *testing.T) {
+	recs, limits := reportRun2()
+	const evil = `<b>&"x"</b>`
+	recs = append(recs, okRec(evil, 0, 1, 2, 5, 5))
+	limits[evil] = reportLimits{RPM: 7}
+	page := render(t, "html", "title "+evil, recs, limits)
+	if !strings.HasPrefix(page, "<!DOCTYPE html>") {
+		t.Errorf("the page does not begin with <!DOCTYPE html>: %.40q", page)
+	}
+	if strings.Contains(page, evil) || strings.Contains(page, "<b>") {
+		t.Errorf("the page carries %s unescaped", evil)
+	}
+	for _, bad := range []string{"<script", "<link", "@import", "url(", "src=", "href="} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the page has %q: it should load nothing", bad)
+		}
+	}
+	if n := strings.Count(page, "&lt;b&gt;&amp;&#34;x&#34;&lt;/b&gt;"); n < 3 { // the <title>, the table, the chart
+		t.Errorf("the escaped model name appears %d times, want at least 3", n)
+	}
+	root := parseSVG(t, svgOf(t, page))
+	found := false
+	for _, p := range root.all(hasClass("usage")) {
+		if p.attr["data-model"] == evil {
+			found = true
+			if !strings.Contains(p.text, evil) {
+				t.Errorf("the heading of %s's panel: %q", evil, p.text)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no panel of %s", evil)
+	}
+	for _, s := range []string{"<table>", "<td>claude-sonnet-4-5</td><td>4</td><td>3</td><td>1</td><td>0</td>", "<td>(none)</td><td>1</td><td>0</td><td>0</td><td>1</td>", "RPM\u00a01,000 · ITPM\u00a0450,000 · OTPM\u00a090,000", `<tr class="total"><td>all models</td><td>7</td>`} {
+		if !strings.Contains(page, s) {
+			t.Errorf("the summary table lacks %q", s)
+		}
+	}
+}
+
+// TestReportEdgeCases: nothing to chart, all invalid, a single record,
+// identical timestamps, times that go backwards, a long run and text XML
+// cannot carry: neither format panics and the SVG stays well-formed.
+func TestReportEdgeCases(t *testing.T) {
+	same := okRec("m", 0, 0, 0, 10, 10)
+	long := okRec("m", 0, 3000, 7200, 10, 10)
+	cases := map[string][]Record{
+		"none":        nil,
+		"all invalid": {{Status: statusInvalid, Line: 1}, {Status: statusInvalid, Line: 2, Model: "m"}},
+		"one":         {okRec("m", 0, 0.5, 1.5, 10, 10)},
+		"identical":   {same, same, same},
+		"backwards":   {okRec("m", 10, 5, 1, 10, 10), okRec("m", 10, 12, 11, -5, -1), {Model: "m", Status: statusFailed, QueuedAt: at(3)}},
+		"long":        {okRec("m", 0, 1, 2, 10, 10), long},
+		"bad text":    {okRec("m\x00\xff\ufffe", 0, 1, 2, 10, 10), {Model: "\x1b[31m", Status: statusInvalid}},
+		"huge":        {okRec("m", 0, 1, 2, 1<<62, 1<<62), okRec("m", 0, 1, 2, 1<<62, 1<<62)},
+	}
+	cases["far apart"] = []Record{okRec("m", 0, 1, 2, 1, 1), {Model: "m", Status: statusSucceeded, QueuedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), DoneAt: time.Date(9999, 1, 1, 0, 0, 1, 0, time.UTC)}}
+	limits := map[string]reportLimits{"m": {RPM: 5, ITPM: 100, OTPM: 100}}
+	for name, recs := range cases {
+		t.Run(name, func(t *testing.T) {
+			svg := render(t, "svg", "edge \x00 "+name, recs, limits)
+			root := parseSVG(t, svg)
+			parseSVG(t, svgOf(t, render(t, "html", name, recs, limits)))
+			if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") {
+				t.Errorf("the SVG has a NaN or Inf")
+			}
+			if sub := root.all(hasClass("subtitle")); len(sub) != 1 || !strings.HasPrefix(sub[0].text, group(int64(len(recs)))+" request") {
+				t.Errorf("subtitle %v does not count the %d records", sub, len(recs))
+			}
+			panels := root.all(hasClass("panel"))
+			switch name {
+			case "none", "all invalid":
+				if len(panels) != 0 || len(root.all(hasClass("empty"))) != 1 {
+					t.Errorf("%d panels and no note that there is nothing to chart", len(panels))
+				}
+			default:
+				if len(panels) != 4 {
+					t.Errorf("%d panels, want 4", len(panels))
+				}
+			}
+		})
+	}
+	// The long run's time axis is in minutes.
+	root := parseSVG(t, render(t, "svg", "long", cases["long"], limits))
+	var ticks []string
+	for _, e := range root.all(hasClass("concurrency"))[0].all(hasClass("tick")) {
+		ticks = append(ticks, e.text)
+	}
+	if want := []string{"0min", "20min", "40min", "60min", "80min", "100min", "120min"}; !slices.Equal(ticks, want) {
+		t.Errorf("ticks of a 2-hour run %v, want %v", ticks, want)
+	}
+}
+
+// TestReportHuman: the axes' units.
+func TestReportHuman(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 0.5: "0.5", 0.30000000000000004: "0.3", 999: "999", 1000: "1k", 1500: "1.5k", 450000: "450k", 1.25e6: "1.25M", 312.45: "312", 3e9: "3G", -2000: "-2k"} {
+		if got := human(v); got != want {
+			t.Errorf("human(%v) = %q, want %q", v, got, want)
+		}
+	}
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 450000: "450,000", 1234567: "1,234,567", -1234: "-1,234"} {
+		if got := group(n); got != want {
+			t.Errorf("group(%d) = %q, want %q", n, got, want)
+		}
+	}
+	ticks, top := niceTicks(99000)
+	if top != 100000 || len(ticks) != 5 || ticks[4].label != "100k" {
+		t.Errorf("niceTicks(99000) = %v, %v; want 0, 25k, 50k, 75k, 100k", ticks, top)
 	}
 }
