@@ -20,10 +20,10 @@ type reportLimits struct{ RPM, ITPM, OTPM, TPM int64 }
 
 // The dimensions usageSeries sums, as the report's panels name them.
 const (
-	dimRequests = "rpm"  // requests, counted at SentAt
-	dimInput    = "itpm" // input tokens, counted at DoneAt
-	dimOutput   = "otpm" // output tokens, counted at DoneAt
-	dimTokens   = "tpm"  // input and output tokens together (OpenAI), at DoneAt
+	reportDimRequests = "rpm"  // requests, counted at SentAt
+	reportDimInput    = "itpm" // input tokens, counted at DoneAt
+	reportDimOutput   = "otpm" // output tokens, counted at DoneAt
+	reportDimTokens   = "tpm"  // input and output tokens together (OpenAI), at DoneAt
 )
 
 // reportWindow is the trailing window the usage lines sum over: the limits
@@ -59,17 +59,17 @@ func writeReport(w io.Writer, format string, title string, recs []Record, limits
 	if title == "" {
 		title = "ratekeeper run"
 	}
-	run := newReportRun(recs, limits)
+	rep := newReportRun(recs, limits)
 	var doc string
 	switch format {
 	case "svg":
-		doc = `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + run.svg(title)
+		doc = `<?xml version="1.0" encoding="UTF-8"?>` + "\n" + rep.svg(title)
 	case "html":
 		var b strings.Builder
 		err := reportPage.Execute(&b, reportPageData{
-			Title: cleanText(title),
-			SVG:   template.HTML(run.svg(title)), // every text in it went through esc
-			Rows:  run.summaryRows(),
+			Title: reportClean(title),
+			SVG:   template.HTML(rep.svg(title)), // every text in it went through reportEsc
+			Rows:  rep.summaryRows(),
 		})
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
@@ -84,23 +84,24 @@ func writeReport(w io.Writer, format string, title string, recs []Record, limits
 	return nil
 }
 
-// inputTokens is the input a usage counts toward ITPM (and TPM):
+// reportInput is the input a usage counts toward ITPM (and TPM):
 // Anthropic's input_tokens exclude the cache writes, which count, and the
 // cache reads, which count only on some older classes (the record does not
 // say which, so they are left out); OpenAI's prompt_tokens include the
 // cached tokens and report no cache writes.
-func inputTokens(u *Usage) int64 {
+func reportInput(u *Usage) int64 {
 	return min(max(u.InputTokens, 0), reportMaxTokens) + min(max(u.CacheCreationInputTokens, 0), reportMaxTokens)
 }
 
-// outputTokens is the output a usage counts toward OTPM (and TPM).
-func outputTokens(u *Usage) int64 {
+// reportOutput is the output a usage counts toward OTPM (and TPM).
+func reportOutput(u *Usage) int64 {
 	return min(max(u.OutputTokens, 0), reportMaxTokens)
 }
 
-// usageSeries returns the trailing-minute usage of dimension dim (dimRequests,
-// dimInput, dimOutput or dimTokens) at the n instants start, start+step, …:
-// at each instant t, the sum of what recs used in (t-60s, t]. A request
+// usageSeries returns the trailing-minute usage of dimension dim
+// (reportDimRequests "rpm", reportDimInput "itpm", reportDimOutput "otpm"
+// or reportDimTokens "tpm") at the n instants start, start+step, …: at each
+// instant t, the sum of what recs used in (t-60s, t]. A request
 // counts 1 at its SentAt (records never sent count nothing; retries are not
 // seen); tokens count at DoneAt, from the Usage of succeeded records.
 // Records never queued (zero QueuedAt) and unknown dimensions count nothing.
@@ -117,7 +118,7 @@ func usageSeries(recs []Record, dim string, start time.Time, step time.Duration,
 		if r.QueuedAt.IsZero() {
 			continue
 		}
-		if dim == dimRequests {
+		if dim == reportDimRequests {
 			if !r.SentAt.IsZero() {
 				ev = append(ev, event{r.SentAt, 1})
 			}
@@ -128,12 +129,12 @@ func usageSeries(recs []Record, dim string, start time.Time, step time.Duration,
 		}
 		var v int64
 		switch dim {
-		case dimInput:
-			v = inputTokens(r.Usage)
-		case dimOutput:
-			v = outputTokens(r.Usage)
-		case dimTokens:
-			v = inputTokens(r.Usage) + outputTokens(r.Usage)
+		case reportDimInput:
+			v = reportInput(r.Usage)
+		case reportDimOutput:
+			v = reportOutput(r.Usage)
+		case reportDimTokens:
+			v = reportInput(r.Usage) + reportOutput(r.Usage)
 		}
 		if v > 0 {
 			ev = append(ev, event{r.DoneAt, v})
@@ -230,28 +231,28 @@ type reportRun struct {
 
 // newReportRun sorts recs out for the chart.
 func newReportRun(recs []Record, limits map[string]reportLimits) *reportRun {
-	run := &reportRun{recs: recs, limits: limits}
+	rep := &reportRun{recs: recs, limits: limits}
 	var end time.Time
 	models := map[string]bool{}
 	for _, r := range recs {
 		switch r.Status {
 		case statusSucceeded:
-			run.succeeded++
+			rep.succeeded++
 			if r.Usage != nil {
-				run.input += inputTokens(r.Usage)
-				run.output += outputTokens(r.Usage)
+				rep.input += reportInput(r.Usage)
+				rep.output += reportOutput(r.Usage)
 			}
 		case statusFailed:
-			run.failed++
+			rep.failed++
 		case statusInvalid:
-			run.invalid++
+			rep.invalid++
 		default:
-			run.other++
+			rep.other++
 		}
 		if r.QueuedAt.IsZero() {
 			continue
 		}
-		run.timed = append(run.timed, r)
+		rep.timed = append(rep.timed, r)
 		if r.Model != "" {
 			models[r.Model] = true
 		}
@@ -259,8 +260,8 @@ func newReportRun(recs []Record, limits map[string]reportLimits) *reportRun {
 			if t.IsZero() {
 				continue
 			}
-			if run.start.IsZero() || t.Before(run.start) {
-				run.start = t
+			if rep.start.IsZero() || t.Before(rep.start) {
+				rep.start = t
 			}
 			if end.IsZero() || t.After(end) {
 				end = t
@@ -268,13 +269,13 @@ func newReportRun(recs []Record, limits map[string]reportLimits) *reportRun {
 		}
 	}
 	for m := range models {
-		run.models = append(run.models, m)
+		rep.models = append(rep.models, m)
 	}
-	slices.Sort(run.models)
-	run.span = end.Sub(run.start)
-	run.shown = max(run.span, time.Second)
-	run.step = run.shown / (reportSamples - 1)
-	return run
+	slices.Sort(rep.models)
+	rep.span = end.Sub(rep.start)
+	rep.shown = max(rep.span, time.Second)
+	rep.step = rep.shown / (reportSamples - 1)
+	return rep
 }
 
 // The chart's layout, in SVG user units (pixels): every panel is a plot
@@ -295,33 +296,33 @@ const (
 // The chart's colours (the Okabe–Ito palette, legible to colour-blind
 // readers), grey levels, and the limit line's dashes.
 const (
-	colorUsage    = "#0072B2" // the usage lines, and calls in flight
-	colorLimit    = "#D55E00" // the limit lines
-	colorWaiting  = "#E69F00" // calls waiting
-	color429      = "#CC0000" // markers of 429s
-	color529      = "#7B3294" // markers of 529s
-	colorText     = "#222222"
-	colorMuted    = "#555555"
-	colorGrid     = "#E6E6E6"
-	colorFrame    = "#BBBBBB"
-	dashLimit     = "7 4"
-	reportNoLimit = "no limit given"
+	reportColorUsage   = "#0072B2" // the usage lines, and calls in flight
+	reportColorLimit   = "#D55E00" // the limit lines
+	reportColorWaiting = "#E69F00" // calls waiting
+	reportColor429     = "#CC0000" // markers of 429s
+	reportColor529     = "#7B3294" // markers of 529s
+	reportColorText    = "#222222"
+	reportColorMuted   = "#555555"
+	reportColorGrid    = "#E6E6E6"
+	reportColorFrame   = "#BBBBBB"
+	reportDash         = "7 4"
+	reportNoLimit      = "no limit given"
 )
 
 // svg draws the whole chart as one <svg> element: a heading, a panel per
 // model and limited dimension, and the concurrency panel.
-func (run *reportRun) svg(title string) string {
+func (rep *reportRun) svg(title string) string {
 	type usagePanel struct {
 		model, dim string
 		limit      int64
 	}
 	var panels []usagePanel
-	for _, m := range run.models {
-		l := run.limits[m]
+	for _, m := range rep.models {
+		l := rep.limits[m]
 		dims := []struct {
 			dim   string
 			limit int64
-		}{{dimRequests, l.RPM}, {dimInput, l.ITPM}, {dimOutput, l.OTPM}, {dimTokens, l.TPM}}
+		}{{reportDimRequests, l.RPM}, {reportDimInput, l.ITPM}, {reportDimOutput, l.OTPM}, {reportDimTokens, l.TPM}}
 		n := len(panels)
 		for _, d := range dims {
 			if d.limit > 0 {
@@ -335,48 +336,48 @@ func (run *reportRun) svg(title string) string {
 		}
 	}
 	height := reportTop + 40
-	if len(run.timed) > 0 {
+	if len(rep.timed) > 0 {
 		height = reportTop + float64(len(panels))*(reportPanelH+reportGap) + reportPlotH + 120
 	}
-	s := &svgWriter{}
+	s := &reportSVG{}
 	s.printf(`<svg xmlns="http://www.w3.org/2000/svg" class="ratekeeper-report" width="%s" height="%s" viewBox="0 0 %s %s" font-family="%s" font-size="12" fill="%s">`+"\n",
-		num(reportWidth), num(height), num(reportWidth), num(height), esc(reportFont), colorText)
-	s.printf(`<title>%s</title>`+"\n", esc(title))
+		reportNum(reportWidth), reportNum(height), reportNum(reportWidth), reportNum(height), reportEsc(reportFont), reportColorText)
+	s.printf(`<title>%s</title>`+"\n", reportEsc(title))
 	s.printf(`<rect width="100%%" height="100%%" fill="#FFFFFF"/>` + "\n")
-	s.printf(`<text class="title" x="%s" y="32" font-size="20" font-weight="bold">%s</text>`+"\n", num(reportLeft), esc(title))
-	s.printf(`<text class="subtitle" x="%s" y="56" font-size="13" fill="%s">%s</text>`+"\n", num(reportLeft), colorMuted, esc(run.subtitle()))
-	if len(run.timed) == 0 {
+	s.printf(`<text class="title" x="%s" y="32" font-size="20" font-weight="bold">%s</text>`+"\n", reportNum(reportLeft), reportEsc(title))
+	s.printf(`<text class="subtitle" x="%s" y="56" font-size="13" fill="%s">%s</text>`+"\n", reportNum(reportLeft), reportColorMuted, reportEsc(rep.subtitle()))
+	if len(rep.timed) == 0 {
 		s.printf(`<text class="empty" x="%s" y="%s" font-size="13" fill="%s">No request was queued: there is nothing to chart.</text>`+"\n",
-			num(reportLeft), num(reportTop+14), colorMuted)
+			reportNum(reportLeft), reportNum(reportTop+14), reportColorMuted)
 		s.printf("</svg>\n")
 		return s.String()
 	}
-	ticks := run.timeTicks()
+	ticks := rep.timeTicks()
 	top := reportTop
 	for i, p := range panels {
-		series := usageSeries(run.modelRecs(p.model), p.dim, run.start, run.step, reportSamples)
-		run.usagePanel(s, fmt.Sprintf("panel-%d", i), top, p.model, p.dim, p.limit, series, ticks)
+		series := usageSeries(rep.modelRecs(p.model), p.dim, rep.start, rep.step, reportSamples)
+		rep.usagePanel(s, fmt.Sprintf("panel-%d", i), top, p.model, p.dim, p.limit, series, ticks)
 		top += reportPanelH + reportGap
 	}
-	run.concurrencyPanel(s, top, ticks)
+	rep.concurrencyPanel(s, top, ticks)
 	s.printf("</svg>\n")
 	return s.String()
 }
 
 // subtitle says what the run was: its requests, their outcomes, its wall
 // time and the tokens it used.
-func (run *reportRun) subtitle() string {
-	n := len(run.recs)
+func (rep *reportRun) subtitle() string {
+	n := len(rep.recs)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: %s succeeded, %s failed, %s invalid", group(int64(n)), plural(n, "request", "requests"),
-		group(int64(run.succeeded)), group(int64(run.failed)), group(int64(run.invalid)))
-	if run.other > 0 {
-		fmt.Fprintf(&b, ", %s other", group(int64(run.other)))
+	fmt.Fprintf(&b, "%s %s: %s succeeded, %s failed, %s invalid", reportGroup(int64(n)), reportPlural(n, "request", "requests"),
+		reportGroup(int64(rep.succeeded)), reportGroup(int64(rep.failed)), reportGroup(int64(rep.invalid)))
+	if rep.other > 0 {
+		fmt.Fprintf(&b, ", %s other", reportGroup(int64(rep.other)))
 	}
-	if len(run.timed) > 0 {
-		fmt.Fprintf(&b, " · wall time %s", roundDuration(run.span))
+	if len(rep.timed) > 0 {
+		fmt.Fprintf(&b, " · wall time %s", reportDuration(rep.span))
 	}
-	fmt.Fprintf(&b, " · %s input, %s output tokens", group(run.input), group(run.output))
+	fmt.Fprintf(&b, " · %s input, %s output tokens", reportGroup(rep.input), reportGroup(rep.output))
 	return b.String()
 }
 
@@ -387,98 +388,98 @@ type reportTick struct {
 	label string
 }
 
-// timeTicks returns the time axis's ticks, in seconds since run.start, at
+// timeTicks returns the time axis's ticks, in seconds since rep.start, at
 // a nice interval of seconds, minutes or hours (by timeUnit).
-func (run *reportRun) timeTicks() []reportTick {
-	unit, secs := run.timeUnit()
-	span := run.shown.Seconds() / secs
-	step := niceStep(span / 10)
+func (rep *reportRun) timeTicks() []reportTick {
+	unit, secs := rep.timeUnit()
+	span := rep.shown.Seconds() / secs
+	step := reportNiceStep(span / 10)
 	var ticks []reportTick
 	for k := 0.0; k*step <= span*(1+1e-9) && len(ticks) < 100; k++ {
 		v := k * step
-		ticks = append(ticks, reportTick{v * secs, trimFloat(v) + unit})
+		ticks = append(ticks, reportTick{v * secs, reportTrim(v) + unit})
 	}
 	return ticks
 }
 
 // timeUnit is the time axis's unit, "s", "min" or "h", by the run's length,
 // and its length in seconds.
-func (run *reportRun) timeUnit() (string, float64) {
+func (rep *reportRun) timeUnit() (string, float64) {
 	switch {
-	case run.shown <= 3*time.Minute:
+	case rep.shown <= 3*time.Minute:
 		return "s", 1
-	case run.shown <= 3*time.Hour:
+	case rep.shown <= 3*time.Hour:
 		return "min", 60
 	}
 	return "h", 3600
 }
 
 // xAt is the abscissa of instant t (clamped to the plot).
-func (run *reportRun) xAt(t time.Time) float64 {
-	return reportLeft + reportPlotW*min(max(float64(t.Sub(run.start))/float64(run.shown), 0), 1)
+func (rep *reportRun) xAt(t time.Time) float64 {
+	return reportLeft + reportPlotW*min(max(float64(t.Sub(rep.start))/float64(rep.shown), 0), 1)
 }
 
-// xSample is the abscissa of the i-th sample.
-func xSample(i int) float64 {
+// reportX is the abscissa of the i-th sample.
+func reportX(i int) float64 {
 	return reportLeft + reportPlotW*float64(i)/float64(reportSamples-1)
 }
 
-// frame draws a plot's background, its vertical scale from 0 to yMax
+// reportFrame draws a plot's background, its vertical scale from 0 to yMax
 // (ticks labelled in human units) and its time grid, the plot's top edge
 // at top.
-func frame(s *svgWriter, top float64, yTicks []reportTick, yMax float64, ticks []reportTick, shown time.Duration) {
+func reportFrame(s *reportSVG, top float64, yTicks []reportTick, yMax float64, ticks []reportTick, shown time.Duration) {
 	bottom := top + reportPlotH
 	s.printf(`<rect class="plot" x="%s" y="%s" width="%s" height="%s" fill="#FFFFFF" stroke="%s"/>`+"\n",
-		num(reportLeft), num(top), num(reportPlotW), num(reportPlotH), colorFrame)
+		reportNum(reportLeft), reportNum(top), reportNum(reportPlotW), reportNum(reportPlotH), reportColorFrame)
 	for _, t := range yTicks {
 		y := bottom - reportPlotH*t.v/yMax
 		if t.v > 0 {
-			s.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", num(reportLeft), num(y), num(reportRight), num(y), colorGrid)
+			s.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", reportNum(reportLeft), reportNum(y), reportNum(reportRight), reportNum(y), reportColorGrid)
 		}
-		s.printf(`<text x="%s" y="%s" text-anchor="end" font-size="11" fill="%s">%s</text>`+"\n", num(reportLeft-6), num(y+4), colorMuted, esc(t.label))
+		s.printf(`<text x="%s" y="%s" text-anchor="end" font-size="11" fill="%s">%s</text>`+"\n", reportNum(reportLeft-6), reportNum(y+4), reportColorMuted, reportEsc(t.label))
 	}
 	for _, t := range ticks {
 		x := reportLeft + reportPlotW*min(t.v/shown.Seconds(), 1)
 		if t.v > 0 {
-			s.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", num(x), num(top), num(x), num(bottom), colorGrid)
+			s.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", reportNum(x), reportNum(top), reportNum(x), reportNum(bottom), reportColorGrid)
 		}
 	}
 }
 
-// timeLabels writes the time axis's tick labels with their baseline at y.
-func timeLabels(s *svgWriter, y float64, ticks []reportTick, shown time.Duration) {
+// reportTimeLabels writes the time axis's tick labels with their baseline at y.
+func reportTimeLabels(s *reportSVG, y float64, ticks []reportTick, shown time.Duration) {
 	for i, t := range ticks {
 		x := reportLeft + reportPlotW*min(t.v/shown.Seconds(), 1)
 		anchor := "middle"
 		if i == len(ticks)-1 && x > reportRight-12 {
 			anchor = "end"
 		}
-		s.printf(`<text class="tick" x="%s" y="%s" text-anchor="%s" font-size="11" fill="%s">%s</text>`+"\n", num(x), num(y), anchor, colorMuted, esc(t.label))
+		s.printf(`<text class="tick" x="%s" y="%s" text-anchor="%s" font-size="11" fill="%s">%s</text>`+"\n", reportNum(x), reportNum(y), anchor, reportColorMuted, reportEsc(t.label))
 	}
 }
 
 // reportDims names the dimensions in the panels' headings.
 var reportDims = map[string]string{
-	dimRequests: "requests per minute (trailing 60 s, at sending)",
-	dimInput:    "input tokens per minute (trailing 60 s, at completion)",
-	dimOutput:   "output tokens per minute (trailing 60 s, at completion)",
-	dimTokens:   "input + output tokens per minute (trailing 60 s, at completion)",
+	reportDimRequests: "requests per minute (trailing 60 s, at sending)",
+	reportDimInput:    "input tokens per minute (trailing 60 s, at completion)",
+	reportDimOutput:   "output tokens per minute (trailing 60 s, at completion)",
+	reportDimTokens:   "input + output tokens per minute (trailing 60 s, at completion)",
 }
 
 // usagePanel draws one model's usage in one dimension: the trailing-minute
 // line, the limit (if any) as a dashed line, and in the heading the peak
 // and the run's average rate.
-func (run *reportRun) usagePanel(s *svgWriter, id string, top float64, model, dim string, limit int64, series []float64, ticks []reportTick) {
+func (rep *reportRun) usagePanel(s *reportSVG, id string, top float64, model, dim string, limit int64, series []float64, ticks []reportTick) {
 	peak := slices.Max(series)
-	total := run.total(model, dim)
+	total := rep.total(model, dim)
 	avg := "n/a"
-	if run.span > 0 {
-		avg = human(total/run.span.Minutes()) + "/min"
+	if rep.span > 0 {
+		avg = reportHuman(total/rep.span.Minutes()) + "/min"
 	}
-	yTicks, yMax := niceTicks(max(peak, float64(limit)) * 1.1)
-	s.printf(`<g class="panel usage" id="%s" data-model="%s" data-dim="%s" data-limit="%d" data-peak="%s">`+"\n", id, esc(model), dim, limit, num(peak))
-	s.printf(`<title>%s: %s</title>`+"\n", esc(model), reportDims[dim])
-	note := fmt.Sprintf("peak %s · run average %s", human(peak), avg)
+	yTicks, yMax := reportNiceTicks(max(peak, float64(limit)) * 1.1)
+	s.printf(`<g class="panel usage" id="%s" data-model="%s" data-dim="%s" data-limit="%d" data-peak="%s">`+"\n", id, reportEsc(model), dim, limit, reportNum(peak))
+	s.printf(`<title>%s: %s</title>`+"\n", reportEsc(model), reportDims[dim])
+	note := fmt.Sprintf("peak %s · run average %s", reportHuman(peak), avg)
 	if limit == 0 {
 		note += " · " + reportNoLimit
 	}
@@ -486,11 +487,11 @@ func (run *reportRun) usagePanel(s *svgWriter, id string, top float64, model, di
 	// generous widths per character (bold 13 px, 13 px, 12 px).
 	room := int((reportPlotW - 7.5*float64(utf8.RuneCountInString(reportDims[dim])+3) - 7*float64(utf8.RuneCountInString(note)) - 16) / 8.5)
 	s.printf(`<text class="heading" x="%s" y="%s" font-size="13"><tspan font-weight="bold">%s</tspan> · %s</text>`+"\n",
-		num(reportLeft), num(top+14), esc(cut(model, max(min(room, reportMaxName), 12))), reportDims[dim])
-	s.printf(`<text class="note" x="%s" y="%s" text-anchor="end" fill="%s">%s</text>`+"\n", num(reportRight), num(top+14), colorMuted, esc(note))
+		reportNum(reportLeft), reportNum(top+14), reportEsc(reportCut(model, max(min(room, reportMaxName), 12))), reportDims[dim])
+	s.printf(`<text class="note" x="%s" y="%s" text-anchor="end" fill="%s">%s</text>`+"\n", reportNum(reportRight), reportNum(top+14), reportColorMuted, reportEsc(note))
 	plotTop := top + 24
 	bottom := plotTop + reportPlotH
-	frame(s, plotTop, yTicks, yMax, ticks, run.shown)
+	reportFrame(s, plotTop, yTicks, yMax, ticks, rep.shown)
 	y := func(v float64) float64 { return bottom - reportPlotH*min(max(v, 0), yMax)/yMax }
 	var d strings.Builder
 	for i, v := range series {
@@ -499,28 +500,28 @@ func (run *reportRun) usagePanel(s *svgWriter, id string, top float64, model, di
 		} else {
 			d.WriteString(" L")
 		}
-		d.WriteString(num(xSample(i)) + "," + num(y(v)))
+		d.WriteString(reportNum(reportX(i)) + "," + reportNum(y(v)))
 	}
-	s.printf(`<path class="series" d="%s" fill="none" stroke="%s" stroke-width="1.6" stroke-linejoin="round"/>`+"\n", d.String(), colorUsage)
+	s.printf(`<path class="series" d="%s" fill="none" stroke="%s" stroke-width="1.6" stroke-linejoin="round"/>`+"\n", d.String(), reportColorUsage)
 	if limit > 0 {
 		ly := y(float64(limit))
 		s.printf(`<line class="limit" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.4" stroke-dasharray="%s"/>`+"\n",
-			num(reportLeft), num(ly), num(reportRight), num(ly), colorLimit, dashLimit)
+			reportNum(reportLeft), reportNum(ly), reportNum(reportRight), reportNum(ly), reportColorLimit, reportDash)
 		labelY := ly - 4 // above the line, or under it when the plot's top is too close
 		if labelY-plotTop < 12 {
 			labelY = ly + 13
 		}
 		s.printf(`<text class="limit-label" x="%s" y="%s" fill="%s" stroke="#FFFFFF" stroke-width="3" paint-order="stroke" font-size="11" font-weight="bold">limit %s/min</text>`+"\n",
-			num(reportLeft+6), num(labelY), colorLimit, group(limit))
+			reportNum(reportLeft+6), reportNum(labelY), reportColorLimit, reportGroup(limit))
 	}
-	timeLabels(s, bottom+15, ticks, run.shown)
+	reportTimeLabels(s, bottom+15, ticks, rep.shown)
 	s.printf("</g>\n")
 }
 
 // modelRecs returns the timed records of model.
-func (run *reportRun) modelRecs(model string) []Record {
+func (rep *reportRun) modelRecs(model string) []Record {
 	var out []Record
-	for _, r := range run.timed {
+	for _, r := range rep.timed {
 		if r.Model == model {
 			out = append(out, r)
 		}
@@ -530,13 +531,13 @@ func (run *reportRun) modelRecs(model string) []Record {
 
 // total is what model's records used in dimension dim over the whole run,
 // counted as usageSeries counts it.
-func (run *reportRun) total(model, dim string) float64 {
+func (rep *reportRun) total(model, dim string) float64 {
 	var t float64
-	for _, r := range run.timed {
+	for _, r := range rep.timed {
 		if r.Model != model {
 			continue
 		}
-		if dim == dimRequests {
+		if dim == reportDimRequests {
 			if !r.SentAt.IsZero() {
 				t++
 			}
@@ -546,12 +547,12 @@ func (run *reportRun) total(model, dim string) float64 {
 			continue
 		}
 		switch dim {
-		case dimInput:
-			t += float64(inputTokens(r.Usage))
-		case dimOutput:
-			t += float64(outputTokens(r.Usage))
-		case dimTokens:
-			t += float64(inputTokens(r.Usage) + outputTokens(r.Usage))
+		case reportDimInput:
+			t += float64(reportInput(r.Usage))
+		case reportDimOutput:
+			t += float64(reportOutput(r.Usage))
+		case reportDimTokens:
+			t += float64(reportInput(r.Usage) + reportOutput(r.Usage))
 		}
 	}
 	return t
@@ -560,14 +561,14 @@ func (run *reportRun) total(model, dim string) float64 {
 // concurrencyPanel draws the calls waiting and in flight as stacked steps,
 // with the 429s and 529s as ticks under the plot, and the time axis's
 // caption.
-func (run *reportRun) concurrencyPanel(s *svgWriter, top float64, ticks []reportTick) {
-	waiting, inFlight := concurrencySeries(run.timed, run.start, run.step, reportSamples)
+func (rep *reportRun) concurrencyPanel(s *reportSVG, top float64, ticks []reportTick) {
+	waiting, inFlight := concurrencySeries(rep.timed, rep.start, rep.step, reportSamples)
 	peakWait, peakFly, peakAll := 0, 0, 0
 	for i := range waiting {
 		peakWait, peakFly, peakAll = max(peakWait, waiting[i]), max(peakFly, inFlight[i]), max(peakAll, waiting[i]+inFlight[i])
 	}
 	var n429, a429, n529, a529 int
-	for _, r := range run.timed {
+	for _, r := range rep.timed {
 		if r.RateLimited > 0 {
 			n429, a429 = n429+1, a429+r.RateLimited
 		}
@@ -577,32 +578,32 @@ func (run *reportRun) concurrencyPanel(s *svgWriter, top float64, ticks []report
 	}
 	s.printf(`<g class="panel concurrency" id="panel-concurrency" data-peak-waiting="%d" data-peak-in-flight="%d" data-429="%d" data-529="%d">`+"\n", peakWait, peakFly, n429, n529)
 	s.printf(`<text class="heading" x="%s" y="%s" font-size="13"><tspan font-weight="bold">Concurrency</tspan> · calls waiting (for the budget or a slot) and in flight, all models; 429s and 529s at the time their request ended</text>`+"\n",
-		num(reportLeft), num(top+14))
-	s.printf(`<text class="legend" x="%s" y="%s">`, num(reportLeft), num(top+32))
-	s.printf(`<tspan fill="%s" font-size="14">■</tspan> in flight (peak %s)   `, colorUsage, group(int64(peakFly)))
-	s.printf(`<tspan fill="%s" font-size="14">■</tspan> waiting (peak %s)   `, colorWaiting, group(int64(peakWait)))
-	s.printf(`<tspan fill="%s" font-weight="bold">|</tspan> 429 rate limited: %s %s (%s %s)   `, color429,
-		group(int64(n429)), plural(n429, "request", "requests"), group(int64(a429)), plural(a429, "answer", "answers"))
-	s.printf(`<tspan fill="%s" font-weight="bold">|</tspan> 529 overloaded: %s %s (%s %s)`, color529,
-		group(int64(n529)), plural(n529, "request", "requests"), group(int64(a529)), plural(a529, "answer", "answers"))
+		reportNum(reportLeft), reportNum(top+14))
+	s.printf(`<text class="legend" x="%s" y="%s">`, reportNum(reportLeft), reportNum(top+32))
+	s.printf(`<tspan fill="%s" font-size="14">■</tspan> in flight (peak %s)   `, reportColorUsage, reportGroup(int64(peakFly)))
+	s.printf(`<tspan fill="%s" font-size="14">■</tspan> waiting (peak %s)   `, reportColorWaiting, reportGroup(int64(peakWait)))
+	s.printf(`<tspan fill="%s" font-weight="bold">|</tspan> 429 rate limited: %s %s (%s %s)   `, reportColor429,
+		reportGroup(int64(n429)), reportPlural(n429, "request", "requests"), reportGroup(int64(a429)), reportPlural(a429, "answer", "answers"))
+	s.printf(`<tspan fill="%s" font-weight="bold">|</tspan> 529 overloaded: %s %s (%s %s)`, reportColor529,
+		reportGroup(int64(n529)), reportPlural(n529, "request", "requests"), reportGroup(int64(a529)), reportPlural(a529, "answer", "answers"))
 	s.printf("</text>\n")
 	plotTop := top + 42
 	bottom := plotTop + reportPlotH
-	yTicks, yMax := niceTicks(float64(peakAll) * 1.08)
-	frame(s, plotTop, yTicks, yMax, ticks, run.shown)
+	yTicks, yMax := reportNiceTicks(float64(peakAll) * 1.08)
+	reportFrame(s, plotTop, yTicks, yMax, ticks, rep.shown)
 	y := func(v int) float64 { return bottom - reportPlotH*min(max(float64(v), 0), yMax)/yMax }
 	// steps draws the value at sample i from sample i to sample i+1: the
 	// upper edge of an area left to right; with lower, back along it.
 	steps := func(upper, lower func(i int) int) string {
 		var d strings.Builder
-		d.WriteString("M" + num(xSample(0)) + "," + num(y(lower(0))))
+		d.WriteString("M" + reportNum(reportX(0)) + "," + reportNum(y(lower(0))))
 		for i := range reportSamples {
-			d.WriteString(" L" + num(xSample(i)) + "," + num(y(upper(i))))
-			d.WriteString(" L" + num(xSample(min(i+1, reportSamples-1))) + "," + num(y(upper(i))))
+			d.WriteString(" L" + reportNum(reportX(i)) + "," + reportNum(y(upper(i))))
+			d.WriteString(" L" + reportNum(reportX(min(i+1, reportSamples-1))) + "," + reportNum(y(upper(i))))
 		}
 		for i := reportSamples - 1; i >= 0; i-- {
-			d.WriteString(" L" + num(xSample(min(i+1, reportSamples-1))) + "," + num(y(lower(i))))
-			d.WriteString(" L" + num(xSample(i)) + "," + num(y(lower(i))))
+			d.WriteString(" L" + reportNum(reportX(min(i+1, reportSamples-1))) + "," + reportNum(y(lower(i))))
+			d.WriteString(" L" + reportNum(reportX(i)) + "," + reportNum(y(lower(i))))
 		}
 		d.WriteString(" Z")
 		return d.String()
@@ -610,34 +611,34 @@ func (run *reportRun) concurrencyPanel(s *svgWriter, top float64, ticks []report
 	zero := func(int) int { return 0 }
 	fly := func(i int) int { return inFlight[i] }
 	all := func(i int) int { return inFlight[i] + waiting[i] }
-	s.printf(`<path class="in-flight" d="%s" fill="%s" fill-opacity="0.6" stroke="%s" stroke-width="1"/>`+"\n", steps(fly, zero), colorUsage, colorUsage)
-	s.printf(`<path class="waiting" d="%s" fill="%s" fill-opacity="0.45" stroke="%s" stroke-width="1"/>`+"\n", steps(all, fly), colorWaiting, colorWaiting)
+	s.printf(`<path class="in-flight" d="%s" fill="%s" fill-opacity="0.6" stroke="%s" stroke-width="1"/>`+"\n", steps(fly, zero), reportColorUsage, reportColorUsage)
+	s.printf(`<path class="waiting" d="%s" fill="%s" fill-opacity="0.45" stroke="%s" stroke-width="1"/>`+"\n", steps(all, fly), reportColorWaiting, reportColorWaiting)
 	// The markers' strip: a row of 429s, a row of 529s.
 	row429, row529 := bottom+4, bottom+16
-	s.printf(`<text x="%s" y="%s" text-anchor="end" font-size="10" fill="%s">429</text>`+"\n", num(reportLeft-6), num(row429+9), color429)
-	s.printf(`<text x="%s" y="%s" text-anchor="end" font-size="10" fill="%s">529</text>`+"\n", num(reportLeft-6), num(row529+9), color529)
-	for _, r := range run.timed {
+	s.printf(`<text x="%s" y="%s" text-anchor="end" font-size="10" fill="%s">429</text>`+"\n", reportNum(reportLeft-6), reportNum(row429+9), reportColor429)
+	s.printf(`<text x="%s" y="%s" text-anchor="end" font-size="10" fill="%s">529</text>`+"\n", reportNum(reportLeft-6), reportNum(row529+9), reportColor529)
+	for _, r := range rep.timed {
 		if r.DoneAt.IsZero() {
 			continue
 		}
-		x := num(run.xAt(r.DoneAt))
+		x := reportNum(rep.xAt(r.DoneAt))
 		if r.RateLimited > 0 {
-			s.printf(`<line class="mark-429" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.2"/>`+"\n", x, num(row429), x, num(row429+10), color429)
+			s.printf(`<line class="mark-429" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.2"/>`+"\n", x, reportNum(row429), x, reportNum(row429+10), reportColor429)
 		}
 		if r.Overloaded > 0 {
-			s.printf(`<line class="mark-529" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.2"/>`+"\n", x, num(row529), x, num(row529+10), color529)
+			s.printf(`<line class="mark-529" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.2"/>`+"\n", x, reportNum(row529), x, reportNum(row529+10), reportColor529)
 		}
 	}
-	timeLabels(s, bottom+44, ticks, run.shown)
-	unit, _ := run.timeUnit()
+	reportTimeLabels(s, bottom+44, ticks, rep.shown)
+	unit, _ := rep.timeUnit()
 	s.printf(`<text class="axis-caption" x="%s" y="%s" text-anchor="middle" fill="%s">time since the first request was queued (%s)</text>`+"\n",
-		num(reportLeft+reportPlotW/2), num(bottom+64), colorMuted, unit)
+		reportNum(reportLeft+reportPlotW/2), reportNum(bottom+64), reportColorMuted, unit)
 	s.printf("</g>\n")
 }
 
-// niceStep rounds x up to 1, 2 or 5 times a power of ten (1 for x ≤ 0 or
+// reportNiceStep rounds x up to 1, 2 or 5 times a power of ten (1 for x ≤ 0 or
 // not finite).
-func niceStep(x float64) float64 {
+func reportNiceStep(x float64) float64 {
 	if !(x > 0) || math.IsInf(x, 0) {
 		return 1
 	}
@@ -653,44 +654,44 @@ func niceStep(x float64) float64 {
 	return 10 * mag
 }
 
-// niceTicks returns a vertical scale's ticks, from 0 to at least top at a
+// reportNiceTicks returns a vertical scale's ticks, from 0 to at least top at a
 // nice interval (3 to 5 of them), and the scale's maximum, the last tick.
 // What the chart counts is whole (requests, tokens, calls): the scale goes
 // to 4 at least, so that its ticks are whole numbers.
-func niceTicks(top float64) ([]reportTick, float64) {
+func reportNiceTicks(top float64) ([]reportTick, float64) {
 	if math.IsNaN(top) || math.IsInf(top, 0) || top < 4 {
 		top = 4
 	}
-	step := niceStep(top / 4)
+	step := reportNiceStep(top / 4)
 	if top/step <= 2 { // 0, 50k, 100k: halve to 25k
 		step /= 2
 	}
 	n := math.Ceil(top/step - 1e-9)
 	ticks := make([]reportTick, 0, int(n)+1)
 	for k := 0.0; k <= n; k++ {
-		ticks = append(ticks, reportTick{k * step, human(k * step)})
+		ticks = append(ticks, reportTick{k * step, reportHuman(k * step)})
 	}
 	return ticks, n * step
 }
 
-// human formats v to 3 significant digits with a k, M or G suffix: 450k,
+// reportHuman formats v to 3 significant digits with a k, M or G suffix: 450k,
 // 1.25M, 0.5.
-func human(v float64) string {
+func reportHuman(v float64) string {
 	switch a := math.Abs(v); {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return "n/a"
 	case a >= 1e9:
-		return trimFloat(sig3(v/1e9)) + "G"
+		return reportTrim(reportSig3(v/1e9)) + "G"
 	case a >= 1e6:
-		return trimFloat(sig3(v/1e6)) + "M"
+		return reportTrim(reportSig3(v/1e6)) + "M"
 	case a >= 1e3:
-		return trimFloat(sig3(v/1e3)) + "k"
+		return reportTrim(reportSig3(v/1e3)) + "k"
 	}
-	return trimFloat(sig3(v))
+	return reportTrim(reportSig3(v))
 }
 
-// sig3 rounds v to 3 significant digits.
-func sig3(v float64) float64 {
+// reportSig3 rounds v to 3 significant digits.
+func reportSig3(v float64) float64 {
 	if v == 0 {
 		return 0
 	}
@@ -698,8 +699,8 @@ func sig3(v float64) float64 {
 	return math.Round(v*p) / p
 }
 
-// trimFloat formats v with at most 3 decimals and no trailing zeros.
-func trimFloat(v float64) string {
+// reportTrim formats v with at most 3 decimals and no trailing zeros.
+func reportTrim(v float64) string {
 	s := strconv.FormatFloat(v, 'f', 3, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	if s == "-0" {
@@ -708,8 +709,8 @@ func trimFloat(v float64) string {
 	return s
 }
 
-// group formats n with thousands separators: 450,000.
-func group(n int64) string {
+// reportGroup formats n with thousands separators: 450,000.
+func reportGroup(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
@@ -726,17 +727,17 @@ func group(n int64) string {
 	return b.String()
 }
 
-// plural is one or many by n.
-func plural(n int, one, many string) string {
+// reportPlural is one or many by n.
+func reportPlural(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
 	return many
 }
 
-// roundDuration rounds d for reading: to the millisecond under a second,
+// reportDuration rounds d for reading: to the millisecond under a second,
 // to the tenth of a second under an hour, to the second after.
-func roundDuration(d time.Duration) string {
+func reportDuration(d time.Duration) string {
 	switch {
 	case d < time.Second && d > -time.Second:
 		return d.Round(time.Millisecond).String()
@@ -746,17 +747,17 @@ func roundDuration(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// num formats a coordinate with at most one decimal.
-func num(v float64) string {
+// reportNum formats a coordinate with at most one decimal.
+func reportNum(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "0"
 	}
 	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
 }
 
-// cleanText replaces what XML 1.0 cannot carry (invalid UTF-8, control
+// reportClean replaces what XML 1.0 cannot carry (invalid UTF-8, control
 // characters other than tab and newlines, U+FFFE and U+FFFF) with U+FFFD.
-func cleanText(s string) string {
+func reportClean(s string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == utf8.RuneError, r < 0x20 && r != '\t' && r != '\n' && r != '\r', r == 0xFFFE, r == 0xFFFF:
@@ -766,24 +767,24 @@ func cleanText(s string) string {
 	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
-// esc escapes s as XML (and HTML) text or attribute value.
-func esc(s string) string {
-	return template.HTMLEscapeString(cleanText(s))
+// reportEsc escapes s as XML (and HTML) text or attribute value.
+func reportEsc(s string) string {
+	return template.HTMLEscapeString(reportClean(s))
 }
 
-// cut shortens s to at most n characters, ending it with "…" when cut.
-func cut(s string, n int) string {
+// reportCut shortens s to at most n characters, ending it with "…" when cut.
+func reportCut(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-// svgWriter accumulates an SVG document.
-type svgWriter struct{ strings.Builder }
+// reportSVG accumulates an SVG document.
+type reportSVG struct{ strings.Builder }
 
 // printf appends a formatted piece; the caller escapes the text in it.
-func (s *svgWriter) printf(format string, args ...any) { fmt.Fprintf(&s.Builder, format, args...) }
+func (s *reportSVG) printf(format string, args ...any) { fmt.Fprintf(&s.Builder, format, args...) }
 
 // reportRow is one line of the HTML page's summary table.
 type reportRow struct {
@@ -798,9 +799,9 @@ type reportRow struct {
 // summaryRows returns the summary table's rows: one per model present in
 // the records (sorted; "(none)" for records without one) and, for more
 // than one, the total.
-func (run *reportRun) summaryRows() []reportRow {
+func (rep *reportRun) summaryRows() []reportRow {
 	byModel := map[string][]Record{}
-	for _, r := range run.recs {
+	for _, r := range rep.recs {
 		byModel[r.Model] = append(byModel[r.Model], r)
 	}
 	models := make([]string, 0, len(byModel))
@@ -810,22 +811,22 @@ func (run *reportRun) summaryRows() []reportRow {
 	slices.Sort(models)
 	var rows []reportRow
 	for _, m := range models {
-		name, limits := m, limitText(run.limits[m])
+		name, limits := m, reportLimitText(rep.limits[m])
 		if m == "" {
 			name, limits = "(none)", "–"
 		}
-		rows = append(rows, summaryRow(name, byModel[m], limits))
+		rows = append(rows, reportSummaryRow(name, byModel[m], limits))
 	}
 	if len(models) > 1 {
-		all := summaryRow("all models", run.recs, "")
+		all := reportSummaryRow("all models", rep.recs, "")
 		all.Total = true
 		rows = append(rows, all)
 	}
 	return rows
 }
 
-// summaryRow sums recs up as one row of the summary table.
-func summaryRow(name string, recs []Record, limits string) reportRow {
+// reportSummaryRow sums recs up as one row of the summary table.
+func reportSummaryRow(name string, recs []Record, limits string) reportRow {
 	var ok, failed, invalid, rl, ov int
 	var in, out int64
 	var latency, waited []int64
@@ -834,7 +835,7 @@ func summaryRow(name string, recs []Record, limits string) reportRow {
 		case statusSucceeded:
 			ok++
 			if r.Usage != nil {
-				in, out = in+inputTokens(r.Usage), out+outputTokens(r.Usage)
+				in, out = in+reportInput(r.Usage), out+reportOutput(r.Usage)
 			}
 		case statusFailed:
 			failed++
@@ -847,36 +848,36 @@ func summaryRow(name string, recs []Record, limits string) reportRow {
 		}
 	}
 	return reportRow{
-		Model:    cleanText(name),
-		Requests: group(int64(len(recs))), Succeeded: group(int64(ok)), Failed: group(int64(failed)), Invalid: group(int64(invalid)),
-		RateLimited: group(int64(rl)), Overloaded: group(int64(ov)),
-		Input: group(in), Output: group(out),
-		LatencyP50: percentileMS(latency, 50), LatencyP95: percentileMS(latency, 95), WaitedP50: percentileMS(waited, 50),
+		Model:    reportClean(name),
+		Requests: reportGroup(int64(len(recs))), Succeeded: reportGroup(int64(ok)), Failed: reportGroup(int64(failed)), Invalid: reportGroup(int64(invalid)),
+		RateLimited: reportGroup(int64(rl)), Overloaded: reportGroup(int64(ov)),
+		Input: reportGroup(in), Output: reportGroup(out),
+		LatencyP50: reportPercentile(latency, 50), LatencyP95: reportPercentile(latency, 95), WaitedP50: reportPercentile(waited, 50),
 		LimitText: limits,
 	}
 }
 
-// percentileMS is the p-th percentile (nearest rank) of the durations ms,
+// reportPercentile is the p-th percentile (nearest rank) of the durations ms,
 // in milliseconds, as a duration; "–" when there are none.
-func percentileMS(ms []int64, p int) string {
+func reportPercentile(ms []int64, p int) string {
 	if len(ms) == 0 {
 		return "–"
 	}
 	s := slices.Clone(ms)
 	slices.Sort(s)
 	i := max((p*len(s)+99)/100-1, 0)
-	return roundDuration(time.Duration(s[i]) * time.Millisecond)
+	return reportDuration(time.Duration(s[i]) * time.Millisecond)
 }
 
-// limitText says a model's limits in the summary table.
-func limitText(l reportLimits) string {
+// reportLimitText says a model's limits in the summary table.
+func reportLimitText(l reportLimits) string {
 	var parts []string
 	for _, d := range []struct {
 		name string
 		v    int64
 	}{{"RPM", l.RPM}, {"ITPM", l.ITPM}, {"OTPM", l.OTPM}, {"TPM", l.TPM}} {
 		if d.v > 0 {
-			parts = append(parts, d.name+"\u00a0"+group(d.v)) // a line breaks between two, not inside one
+			parts = append(parts, d.name+"\u00a0"+reportGroup(d.v)) // a line breaks between two, not inside one
 		}
 	}
 	if len(parts) == 0 {

@@ -15,13 +15,13 @@ import (
 // reportT0 is the synthetic runs' first instant.
 var reportT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// at is reportT0 plus s seconds.
-func at(s float64) time.Time { return reportT0.Add(time.Duration(s * float64(time.Second))) }
+// reportAt is reportT0 plus s seconds.
+func reportAt(s float64) time.Time { return reportT0.Add(time.Duration(s * float64(time.Second))) }
 
-// okRec is a succeeded record of model, queued at q, sent at s and done at
+// reportOK is a succeeded record of model, queued at q, sent at s and done at
 // d (seconds after reportT0), that used in input and out output tokens.
-func okRec(model string, q, s, d float64, in, out int64) Record {
-	return Record{Model: model, Status: statusSucceeded, Attempts: 1, QueuedAt: at(q), SentAt: at(s), DoneAt: at(d),
+func reportOK(model string, q, s, d float64, in, out int64) Record {
+	return Record{Model: model, Status: statusSucceeded, Attempts: 1, QueuedAt: reportAt(q), SentAt: reportAt(s), DoneAt: reportAt(d),
 		Usage: &Usage{InputTokens: in, OutputTokens: out}}
 }
 
@@ -49,16 +49,16 @@ func TestReportFormat(t *testing.T) {
 // DoneAt from succeeded records only, cache writes counted as input.
 func TestReportUsageSeries(t *testing.T) {
 	recs := []Record{
-		okRec("m", 0, 0, 5, 100, 10),
-		okRec("m", 0, 10, 12, 200, 20),
-		okRec("m", 0, 30, 61, 400, 40),
-		okRec("m", 0, 70, 75, 800, 80),
+		reportOK("m", 0, 0, 5, 100, 10),
+		reportOK("m", 0, 10, 12, 200, 20),
+		reportOK("m", 0, 30, 61, 400, 40),
+		reportOK("m", 0, 70, 75, 800, 80),
 		// Failed: a request sent (counted in rpm), no tokens.
-		{Model: "m", Status: statusFailed, QueuedAt: at(0), SentAt: at(20), DoneAt: at(25), RateLimited: 3},
+		{Model: "m", Status: statusFailed, QueuedAt: reportAt(0), SentAt: reportAt(20), DoneAt: reportAt(25), RateLimited: 3},
 		// Never sent: counts nothing.
-		{Model: "m", Status: statusInvalid, QueuedAt: at(0), DoneAt: at(1)},
+		{Model: "m", Status: statusInvalid, QueuedAt: reportAt(0), DoneAt: reportAt(1)},
 		// Never queued: counts nothing, though its times are set.
-		{Model: "m", Status: statusSucceeded, SentAt: at(1), DoneAt: at(2), Usage: &Usage{InputTokens: 1e6, OutputTokens: 1e6}},
+		{Model: "m", Status: statusSucceeded, SentAt: reportAt(1), DoneAt: reportAt(2), Usage: &Usage{InputTokens: 1e6, OutputTokens: 1e6}},
 	}
 	recs[1].Usage.CacheCreationInputTokens = 50
 	recs[1].Usage.CacheReadInputTokens = 1000 // not counted
@@ -68,11 +68,11 @@ func TestReportUsageSeries(t *testing.T) {
 		want []float64
 	}{
 		// Sent at 0, 10, 20, 30, 70.
-		{dimRequests, []float64{1, 2, 3, 4, 4, 4, 3, 3, 2}},
+		{reportDimRequests, []float64{1, 2, 3, 4, 4, 4, 3, 3, 2}},
 		// Done at 5 (100), 12 (250), 61 (400), 75 (800).
-		{dimInput, []float64{0, 100, 350, 350, 350, 350, 350, 650, 1200}},
-		{dimOutput, []float64{0, 10, 30, 30, 30, 30, 30, 60, 120}},
-		{dimTokens, []float64{0, 110, 380, 380, 380, 380, 380, 710, 1320}},
+		{reportDimInput, []float64{0, 100, 350, 350, 350, 350, 350, 650, 1200}},
+		{reportDimOutput, []float64{0, 10, 30, 30, 30, 30, 30, 60, 120}},
+		{reportDimTokens, []float64{0, 110, 380, 380, 380, 380, 380, 710, 1320}},
 		{"rpd", []float64{0, 0, 0, 0, 0, 0, 0, 0, 0}},
 	} {
 		got := usageSeries(recs, c.dim, reportT0, 10*time.Second, 9)
@@ -82,10 +82,10 @@ func TestReportUsageSeries(t *testing.T) {
 	}
 	// The window holds t and not t-60s: at 60 s the request sent at 0 has
 	// left it; at 59.999 s it has not.
-	if got := usageSeries(recs, dimRequests, at(59.999), time.Millisecond, 2); !slices.Equal(got, []float64{4, 3}) {
+	if got := usageSeries(recs, reportDimRequests, reportAt(59.999), time.Millisecond, 2); !slices.Equal(got, []float64{4, 3}) {
 		t.Errorf("usageSeries around 60 s = %v, want [4 3]", got)
 	}
-	if got := usageSeries(recs, dimRequests, reportT0, time.Second, 0); len(got) != 0 {
+	if got := usageSeries(recs, reportDimRequests, reportT0, time.Second, 0); len(got) != 0 {
 		t.Errorf("usageSeries with n = 0 = %v, want none", got)
 	}
 }
@@ -94,12 +94,12 @@ func TestReportUsageSeries(t *testing.T) {
 // when never sent), in flight is sent-to-done, each half-open.
 func TestReportConcurrencySeries(t *testing.T) {
 	recs := []Record{
-		okRec("m", 0, 2, 5, 1, 1),
-		okRec("m", 0, 4, 6, 1, 1),
-		okRec("m", 1, 1, 3, 1, 1), // sent as soon as queued: never waiting
-		{Model: "m", Status: statusInvalid, QueuedAt: at(0), DoneAt: at(3)},               // refused after waiting
-		{Model: "m", Status: statusInvalid},                                               // never queued
-		{Model: "m", Status: statusFailed, QueuedAt: at(5), SentAt: at(4), DoneAt: at(2)}, // the clock went back: nothing
+		reportOK("m", 0, 2, 5, 1, 1),
+		reportOK("m", 0, 4, 6, 1, 1),
+		reportOK("m", 1, 1, 3, 1, 1), // sent as soon as queued: never waiting
+		{Model: "m", Status: statusInvalid, QueuedAt: reportAt(0), DoneAt: reportAt(3)},                     // refused after waiting
+		{Model: "m", Status: statusInvalid},                                                                 // never queued
+		{Model: "m", Status: statusFailed, QueuedAt: reportAt(5), SentAt: reportAt(4), DoneAt: reportAt(2)}, // the clock went back: nothing
 	}
 	waiting, inFlight := concurrencySeries(recs, reportT0, time.Second, 8)
 	if want := []int{3, 3, 2, 1, 0, 0, 0, 0}; !slices.Equal(waiting, want) {
@@ -122,8 +122,8 @@ type reportElem struct {
 	inner []*reportElem
 }
 
-// parseSVG parses doc strictly as XML and returns its root element.
-func parseSVG(t *testing.T, doc string) *reportElem {
+// reportParseSVG parses doc strictly as XML and returns its root element.
+func reportParseSVG(t *testing.T, doc string) *reportElem {
 	t.Helper()
 	d := xml.NewDecoder(strings.NewReader(doc))
 	d.Strict = true
@@ -176,13 +176,13 @@ func (e *reportElem) all(match func(*reportElem) bool) []*reportElem {
 	return out
 }
 
-// hasClass matches the elements with class c.
-func hasClass(c string) func(*reportElem) bool {
+// reportHasClass matches the elements with class c.
+func reportHasClass(c string) func(*reportElem) bool {
 	return func(e *reportElem) bool { return slices.Contains(strings.Fields(e.attr["class"]), c) }
 }
 
-// render renders recs in format and fails the test on an error.
-func render(t *testing.T, format, title string, recs []Record, limits map[string]reportLimits) string {
+// reportRender renders recs in format and fails the test on an error.
+func reportRender(t *testing.T, format, title string, recs []Record, limits map[string]reportLimits) string {
 	t.Helper()
 	var b bytes.Buffer
 	if err := writeReport(&b, format, title, recs, limits); err != nil {
@@ -191,8 +191,8 @@ func render(t *testing.T, format, title string, recs []Record, limits map[string
 	return b.String()
 }
 
-// svgOf returns the <svg> element an HTML report embeds.
-func svgOf(t *testing.T, page string) string {
+// reportSVGOf returns the <svg> element an HTML report embeds.
+func reportSVGOf(t *testing.T, page string) string {
 	t.Helper()
 	i, j := strings.Index(page, "<svg"), strings.LastIndex(page, "</svg>")
 	if i < 0 || j < i || strings.Count(page, "<svg") != 1 {
@@ -205,11 +205,11 @@ func svgOf(t *testing.T, page string) string {
 // limits) and an OpenAI one (RPM and TPM), with a 429 and a 529.
 func reportRun2() ([]Record, map[string]reportLimits) {
 	recs := []Record{
-		okRec("gpt-4o", 0, 1, 3, 1000, 100),
-		okRec("claude-sonnet-4-5", 0, 0, 2, 300, 30),
-		okRec("claude-sonnet-4-5", 0, 5, 9, 500, 50),
-		okRec("claude-sonnet-4-5", 0, 20, 80, 700, 70),
-		{Model: "claude-sonnet-4-5", Status: statusFailed, Attempts: 4, RateLimited: 3, Overloaded: 1, QueuedAt: at(0), SentAt: at(30), DoneAt: at(90)},
+		reportOK("gpt-4o", 0, 1, 3, 1000, 100),
+		reportOK("claude-sonnet-4-5", 0, 0, 2, 300, 30),
+		reportOK("claude-sonnet-4-5", 0, 5, 9, 500, 50),
+		reportOK("claude-sonnet-4-5", 0, 20, 80, 700, 70),
+		{Model: "claude-sonnet-4-5", Status: statusFailed, Attempts: 4, RateLimited: 3, Overloaded: 1, QueuedAt: reportAt(0), SentAt: reportAt(30), DoneAt: reportAt(90)},
 		{ID: "line-6", Status: statusInvalid, Error: &RecordError{Type: "malformed"}},
 	}
 	recs[3].RateLimited = 1
@@ -227,23 +227,23 @@ func reportRun2() ([]Record, map[string]reportLimits) {
 // of 429s and 529s and their counts; the subtitle's totals.
 func TestReportSVG(t *testing.T) {
 	recs, limits := reportRun2()
-	doc := render(t, "svg", "run <requests.jsonl>", recs, limits)
+	doc := reportRender(t, "svg", "run <requests.jsonl>", recs, limits)
 	if !strings.HasPrefix(doc, "<?xml") {
 		t.Errorf("the SVG document does not begin with an XML declaration: %.40q", doc)
 	}
-	root := parseSVG(t, doc)
+	root := reportParseSVG(t, doc)
 	var got []string
-	for _, p := range root.all(hasClass("usage")) {
+	for _, p := range root.all(reportHasClass("usage")) {
 		got = append(got, p.attr["data-model"]+"/"+p.attr["data-dim"])
 	}
 	want := []string{"claude-sonnet-4-5/rpm", "claude-sonnet-4-5/itpm", "claude-sonnet-4-5/otpm", "gpt-4o/rpm", "gpt-4o/tpm"}
 	if !slices.Equal(got, want) {
 		t.Errorf("usage panels %v, want %v", got, want)
 	}
-	if n := len(root.all(hasClass("panel"))); n != len(want)+1 {
+	if n := len(root.all(reportHasClass("panel"))); n != len(want)+1 {
 		t.Errorf("%d panels, want %d (and the concurrency panel)", n, len(want)+1)
 	}
-	conc := root.all(hasClass("concurrency"))
+	conc := root.all(reportHasClass("concurrency"))
 	if len(conc) != 1 {
 		t.Fatalf("%d concurrency panels, want 1", len(conc))
 	}
@@ -252,22 +252,22 @@ func TestReportSVG(t *testing.T) {
 	// together; 80 is alone, 2 and 9 having left the window by 62 and 69).
 	wantPeak := map[string]string{"claude-sonnet-4-5/rpm": "4", "claude-sonnet-4-5/itpm": "800", "claude-sonnet-4-5/otpm": "80", "gpt-4o/rpm": "1", "gpt-4o/tpm": "1100"}
 	wantLimit := map[string]string{"claude-sonnet-4-5/rpm": "1,000", "claude-sonnet-4-5/itpm": "450,000", "claude-sonnet-4-5/otpm": "90,000", "gpt-4o/rpm": "500", "gpt-4o/tpm": "30,000"}
-	for _, p := range root.all(hasClass("usage")) {
+	for _, p := range root.all(reportHasClass("usage")) {
 		key := p.attr["data-model"] + "/" + p.attr["data-dim"]
 		if p.attr["data-peak"] != wantPeak[key] {
 			t.Errorf("%s: peak %s, want %s", key, p.attr["data-peak"], wantPeak[key])
 		}
-		if v, _ := strconv.ParseFloat(wantPeak[key], 64); !strings.Contains(p.text, "peak "+human(v)+" ·") {
-			t.Errorf("%s: the heading does not say the peak %s: %q", key, human(v), p.text)
+		if v, _ := strconv.ParseFloat(wantPeak[key], 64); !strings.Contains(p.text, "peak "+reportHuman(v)+" ·") {
+			t.Errorf("%s: the heading does not say the peak %s: %q", key, reportHuman(v), p.text)
 		}
-		lines, labels := p.all(hasClass("limit")), p.all(hasClass("limit-label"))
+		lines, labels := p.all(reportHasClass("limit")), p.all(reportHasClass("limit-label"))
 		if len(lines) != 1 || len(labels) != 1 || labels[0].text != "limit "+wantLimit[key]+"/min" {
 			t.Errorf("%s: %d limit lines, labels %v; want one, labelled limit %s/min", key, len(lines), labels, wantLimit[key])
 		}
 		if !strings.Contains(p.text, "run average") {
 			t.Errorf("%s: the heading does not say the run's average: %q", key, p.text)
 		}
-		series := p.all(hasClass("series"))
+		series := p.all(reportHasClass("series"))
 		if len(series) != 1 || strings.Count(series[0].attr["d"], "L") < 199 {
 			t.Errorf("%s: the usage line is not one path of at least 200 points", key)
 		}
@@ -276,7 +276,7 @@ func TestReportSVG(t *testing.T) {
 	if c.attr["data-429"] != "2" || c.attr["data-529"] != "1" || c.attr["data-peak-waiting"] != "4" || c.attr["data-peak-in-flight"] != "2" {
 		t.Errorf("concurrency panel %v, want 2 requests with 429s, 1 with 529s, at most 4 waiting and 2 in flight", c.attr)
 	}
-	if n429, n529 := len(c.all(hasClass("mark-429"))), len(c.all(hasClass("mark-529"))); n429 != 2 || n529 != 1 {
+	if n429, n529 := len(c.all(reportHasClass("mark-429"))), len(c.all(reportHasClass("mark-529"))); n429 != 2 || n529 != 1 {
 		t.Errorf("%d 429 markers and %d 529 markers, want 2 and 1", n429, n529)
 	}
 	for _, s := range []string{"in flight (peak 2)", "waiting (peak 4)", "429 rate limited: 2 requests (4 answers)", "529 overloaded: 1 request (1 answer)"} {
@@ -284,10 +284,10 @@ func TestReportSVG(t *testing.T) {
 			t.Errorf("the concurrency legend lacks %q: %q", s, c.text)
 		}
 	}
-	if len(c.all(hasClass("in-flight"))) != 1 || len(c.all(hasClass("waiting"))) != 1 {
+	if len(c.all(reportHasClass("in-flight"))) != 1 || len(c.all(reportHasClass("waiting"))) != 1 {
 		t.Error("the concurrency panel lacks its in-flight or waiting area")
 	}
-	titles, subtitles := root.all(hasClass("title")), root.all(hasClass("subtitle"))
+	titles, subtitles := root.all(reportHasClass("title")), root.all(reportHasClass("subtitle"))
 	if len(titles) != 1 || titles[0].text != "run <requests.jsonl>" {
 		t.Errorf("title %v, want run <requests.jsonl>", titles)
 	}
@@ -296,7 +296,7 @@ func TestReportSVG(t *testing.T) {
 	}
 	// 90 s: ticks in seconds, every 10.
 	var ticks []string
-	for _, e := range c.all(hasClass("tick")) {
+	for _, e := range c.all(reportHasClass("tick")) {
 		ticks = append(ticks, e.text)
 	}
 	if want := []string{"0s", "10s", "20s", "30s", "40s", "50s", "60s", "70s", "80s", "90s"}; !slices.Equal(ticks, want) {
@@ -307,15 +307,15 @@ func TestReportSVG(t *testing.T) {
 // TestReportUnlimitedModel: a model with no limits gets its requests and
 // tokens charted with no limit line.
 func TestReportUnlimitedModel(t *testing.T) {
-	root := parseSVG(t, render(t, "svg", "t", []Record{okRec("local", 0, 1, 2, 10, 1)}, nil))
+	root := reportParseSVG(t, reportRender(t, "svg", "t", []Record{reportOK("local", 0, 1, 2, 10, 1)}, nil))
 	var dims []string
-	for _, p := range root.all(hasClass("usage")) {
+	for _, p := range root.all(reportHasClass("usage")) {
 		dims = append(dims, p.attr["data-dim"])
-		if len(p.all(hasClass("limit"))) != 0 || !strings.Contains(p.text, reportNoLimit) {
+		if len(p.all(reportHasClass("limit"))) != 0 || !strings.Contains(p.text, reportNoLimit) {
 			t.Errorf("%s: a limit line, or no %q", p.attr["data-dim"], reportNoLimit)
 		}
 	}
-	if want := []string{dimRequests, dimInput, dimOutput}; !slices.Equal(dims, want) {
+	if want := []string{reportDimRequests, reportDimInput, reportDimOutput}; !slices.Equal(dims, want) {
 		t.Errorf("panels %v, want %v", dims, want)
 	}
 }
@@ -326,9 +326,9 @@ func TestReportUnlimitedModel(t *testing.T) {
 func TestReportHTML(t *testing.T) {
 	recs, limits := reportRun2()
 	const evil = `<b>&"x"</b>`
-	recs = append(recs, okRec(evil, 0, 1, 2, 5, 5))
+	recs = append(recs, reportOK(evil, 0, 1, 2, 5, 5))
 	limits[evil] = reportLimits{RPM: 7}
-	page := render(t, "html", "title "+evil, recs, limits)
+	page := reportRender(t, "html", "title "+evil, recs, limits)
 	if !strings.HasPrefix(page, "<!DOCTYPE html>") {
 		t.Errorf("the page does not begin with <!DOCTYPE html>: %.40q", page)
 	}
@@ -343,9 +343,9 @@ func TestReportHTML(t *testing.T) {
 	if n := strings.Count(page, "&lt;b&gt;&amp;&#34;x&#34;&lt;/b&gt;"); n < 3 { // the <title>, the table, the chart
 		t.Errorf("the escaped model name appears %d times, want at least 3", n)
 	}
-	root := parseSVG(t, svgOf(t, page))
+	root := reportParseSVG(t, reportSVGOf(t, page))
 	found := false
-	for _, p := range root.all(hasClass("usage")) {
+	for _, p := range root.all(reportHasClass("usage")) {
 		if p.attr["data-model"] == evil {
 			found = true
 			if !strings.Contains(p.text, evil) {
@@ -367,35 +367,35 @@ func TestReportHTML(t *testing.T) {
 // identical timestamps, times that go backwards, a long run and text XML
 // cannot carry: neither format panics and the SVG stays well-formed.
 func TestReportEdgeCases(t *testing.T) {
-	same := okRec("m", 0, 0, 0, 10, 10)
-	long := okRec("m", 0, 3000, 7200, 10, 10)
+	same := reportOK("m", 0, 0, 0, 10, 10)
+	long := reportOK("m", 0, 3000, 7200, 10, 10)
 	cases := map[string][]Record{
 		"none":        nil,
 		"all invalid": {{Status: statusInvalid, Line: 1}, {Status: statusInvalid, Line: 2, Model: "m"}},
-		"one":         {okRec("m", 0, 0.5, 1.5, 10, 10)},
+		"one":         {reportOK("m", 0, 0.5, 1.5, 10, 10)},
 		"identical":   {same, same, same},
-		"backwards":   {okRec("m", 10, 5, 1, 10, 10), okRec("m", 10, 12, 11, -5, -1), {Model: "m", Status: statusFailed, QueuedAt: at(3)}},
-		"long":        {okRec("m", 0, 1, 2, 10, 10), long},
-		"bad text":    {okRec("m\x00\xff\ufffe", 0, 1, 2, 10, 10), {Model: "\x1b[31m", Status: statusInvalid}},
-		"huge":        {okRec("m", 0, 1, 2, 1<<62, 1<<62), okRec("m", 0, 1, 2, 1<<62, 1<<62)},
+		"backwards":   {reportOK("m", 10, 5, 1, 10, 10), reportOK("m", 10, 12, 11, -5, -1), {Model: "m", Status: statusFailed, QueuedAt: reportAt(3)}},
+		"long":        {reportOK("m", 0, 1, 2, 10, 10), long},
+		"bad text":    {reportOK("m\x00\xff\ufffe", 0, 1, 2, 10, 10), {Model: "\x1b[31m", Status: statusInvalid}},
+		"huge":        {reportOK("m", 0, 1, 2, 1<<62, 1<<62), reportOK("m", 0, 1, 2, 1<<62, 1<<62)},
 	}
-	cases["far apart"] = []Record{okRec("m", 0, 1, 2, 1, 1), {Model: "m", Status: statusSucceeded, QueuedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), DoneAt: time.Date(9999, 1, 1, 0, 0, 1, 0, time.UTC)}}
+	cases["far apart"] = []Record{reportOK("m", 0, 1, 2, 1, 1), {Model: "m", Status: statusSucceeded, QueuedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), DoneAt: time.Date(9999, 1, 1, 0, 0, 1, 0, time.UTC)}}
 	limits := map[string]reportLimits{"m": {RPM: 5, ITPM: 100, OTPM: 100}}
 	for name, recs := range cases {
 		t.Run(name, func(t *testing.T) {
-			svg := render(t, "svg", "edge \x00 "+name, recs, limits)
-			root := parseSVG(t, svg)
-			parseSVG(t, svgOf(t, render(t, "html", name, recs, limits)))
+			svg := reportRender(t, "svg", "edge \x00 "+name, recs, limits)
+			root := reportParseSVG(t, svg)
+			reportParseSVG(t, reportSVGOf(t, reportRender(t, "html", name, recs, limits)))
 			if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") {
 				t.Errorf("the SVG has a NaN or Inf")
 			}
-			if sub := root.all(hasClass("subtitle")); len(sub) != 1 || !strings.HasPrefix(sub[0].text, group(int64(len(recs)))+" request") {
+			if sub := root.all(reportHasClass("subtitle")); len(sub) != 1 || !strings.HasPrefix(sub[0].text, reportGroup(int64(len(recs)))+" request") {
 				t.Errorf("subtitle %v does not count the %d records", sub, len(recs))
 			}
-			panels := root.all(hasClass("panel"))
+			panels := root.all(reportHasClass("panel"))
 			switch name {
 			case "none", "all invalid":
-				if len(panels) != 0 || len(root.all(hasClass("empty"))) != 1 {
+				if len(panels) != 0 || len(root.all(reportHasClass("empty"))) != 1 {
 					t.Errorf("%d panels and no note that there is nothing to chart", len(panels))
 				}
 			default:
@@ -406,9 +406,9 @@ func TestReportEdgeCases(t *testing.T) {
 		})
 	}
 	// The long run's time axis is in minutes.
-	root := parseSVG(t, render(t, "svg", "long", cases["long"], limits))
+	root := reportParseSVG(t, reportRender(t, "svg", "long", cases["long"], limits))
 	var ticks []string
-	for _, e := range root.all(hasClass("concurrency"))[0].all(hasClass("tick")) {
+	for _, e := range root.all(reportHasClass("concurrency"))[0].all(reportHasClass("tick")) {
 		ticks = append(ticks, e.text)
 	}
 	if want := []string{"0min", "20min", "40min", "60min", "80min", "100min", "120min"}; !slices.Equal(ticks, want) {
@@ -419,16 +419,16 @@ func TestReportEdgeCases(t *testing.T) {
 // TestReportHuman: the axes' units.
 func TestReportHuman(t *testing.T) {
 	for v, want := range map[float64]string{0: "0", 0.5: "0.5", 0.30000000000000004: "0.3", 999: "999", 1000: "1k", 1500: "1.5k", 450000: "450k", 1.25e6: "1.25M", 312.45: "312", 3e9: "3G", -2000: "-2k"} {
-		if got := human(v); got != want {
+		if got := reportHuman(v); got != want {
 			t.Errorf("human(%v) = %q, want %q", v, got, want)
 		}
 	}
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 450000: "450,000", 1234567: "1,234,567", -1234: "-1,234"} {
-		if got := group(n); got != want {
+		if got := reportGroup(n); got != want {
 			t.Errorf("group(%d) = %q, want %q", n, got, want)
 		}
 	}
-	ticks, top := niceTicks(99000)
+	ticks, top := reportNiceTicks(99000)
 	if top != 100000 || len(ticks) != 5 || ticks[4].label != "100k" {
 		t.Errorf("niceTicks(99000) = %v, %v; want 0, 25k, 50k, 75k, 100k", ticks, top)
 	}
