@@ -128,3 +128,6 @@ func models(reqs []request) []string {
 	}
 	return out
 }
+
+// errorsIs is errors.Is (a name that reads well in conditions).
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
