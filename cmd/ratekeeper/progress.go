@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -22,7 +23,8 @@ import (
 // usage over the last minute against its limit, with a status line; else a
 // plain line every --progress-interval; nothing with --quiet.
 type progress struct {
-	w       io.Writer
+	w       io.Writer // serialized
+	raw     io.Writer // the terminal, for mpb (which sizes the bars from it)
 	tty     bool
 	quiet   bool
 	every   time.Duration
@@ -48,6 +50,7 @@ type dimBar struct {
 	bar   *mpb.Bar
 	model string
 	dim   tier.Dimension
+	used  *atomic.Int64 // in the last minute (the bar stops below the limit)
 }
 
 // window sums costs over the trailing minute.
@@ -108,7 +111,7 @@ func newProgress(w io.Writer, f *runFlags, jobs []job, budgets map[string]tier.B
 	if file, ok := w.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
 		tty = true
 	}
-	p := &progress{w: &syncWriter{w: w}, tty: tty, quiet: f.quiet, every: f.progressEvery, budgets: budgets,
+	p := &progress{w: &syncWriter{w: w}, raw: w, tty: tty, quiet: f.quiet, every: f.progressEvery, budgets: budgets,
 		used: map[string]*window{}, left: map[string]*[tier.NumDimensions]int64{}, total: len(jobs)}
 	for m := range budgets {
 		p.models = append(p.models, m)
@@ -163,9 +166,22 @@ func (p *progress) queued(j *job) {
 	p.mu.Unlock()
 }
 
-func (p *progress) unqueued(j *job) {
+// sent: j's first attempt leaves (from the wire).
+func (p *progress) sent() {
 	p.mu.Lock()
 	p.waiting--
+	p.sending++
+	p.mu.Unlock()
+}
+
+// unqueued: j is done, or withdrawn; sent says whether it had been sent.
+func (p *progress) unqueued(sent bool) {
+	p.mu.Lock()
+	if sent {
+		p.sending--
+	} else {
+		p.waiting--
+	}
 	p.mu.Unlock()
 }
 
@@ -211,8 +227,8 @@ func (p *progress) eta() time.Duration {
 
 // status is the one-line state (caller holds mu).
 func (p *progress) status() string {
-	return fmt.Sprintf("%d/%d done, %d failed · %d waiting · 429s %d · 529s %d · %s elapsed · ETA ~%s",
-		p.finished, p.total, p.failed, p.waiting, p.rateLimited, p.overloaded,
+	return fmt.Sprintf("%d/%d done, %d failed · %d waiting for the budget · %d in flight · 429s %d · 529s %d · %s elapsed · ETA ~%s",
+		p.finished, p.total, p.failed, p.waiting, p.sending, p.rateLimited, p.overloaded,
 		time.Since(p.begin).Round(time.Second), p.eta().Round(time.Second))
 }
 
@@ -243,7 +259,7 @@ func (p *progress) start() {
 		})
 		return
 	}
-	bars := mpb.New(mpb.WithOutput(p.w), mpb.WithWidth(36), mpb.WithRefreshRate(250*time.Millisecond))
+	bars := mpb.New(mpb.WithOutput(p.raw), mpb.WithWidth(36), mpb.WithRefreshRate(250*time.Millisecond))
 	p.mu.Lock()
 	p.bars = bars
 	p.mu.Unlock()
@@ -259,12 +275,13 @@ func (p *progress) start() {
 				continue
 			}
 			name := fmt.Sprintf("%s %s", shortModel(m), strings.ToUpper(d.Field()))
+			used := new(atomic.Int64)
 			bar := p.bars.AddBar(lim,
 				mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace, W: 28})),
 				mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string {
-					return fmt.Sprintf("%s/%s in the last minute", humanInt(s.Current), humanInt(lim))
+					return fmt.Sprintf("%s/%s in the last minute", humanInt(used.Load()), humanInt(lim))
 				})))
-			p.dimBars = append(p.dimBars, dimBar{bar, m, d})
+			p.dimBars = append(p.dimBars, dimBar{bar, m, d, used})
 		}
 	}
 	p.statusBar = p.bars.New(1, mpb.NopStyle(), mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
@@ -300,6 +317,7 @@ func (p *progress) refreshBars() {
 	p.reqBar.SetTotal(int64(max(total, 1)), false)
 	for _, db := range p.dimBars {
 		v := sums[db.model][db.dim]
+		db.used.Store(v)
 		db.bar.SetCurrent(min(v, p.budgets[db.model].Limit(db.dim)-1))
 	}
 }

@@ -395,7 +395,7 @@ func (j *job) invalid() *Record {
 // do sends one job and records its outcome. A job withdrawn before it was
 // sent (the run stops) gets no record: a resumed run sends it.
 func (r *runner) do(stop, abort context.Context, j *job) {
-	a := &attempts{id: j.id, line: j.line}
+	a := &attempts{id: j.id, line: j.line, onSend: r.progress.sent}
 	ctx, cancel := context.WithCancel(withAttempts(abort, a))
 	defer cancel()
 	withdraw := context.AfterFunc(stop, func() {
@@ -410,7 +410,7 @@ func (r *runner) do(stop, abort context.Context, j *job) {
 	rec := &Record{ID: j.id, Line: j.line, Model: j.model, QueuedAt: time.Now(),
 		Estimate: &Usage{InputTokens: j.est.InputTokens, OutputTokens: j.est.OutputReserve}}
 	r.progress.queued(j)
-	defer r.progress.unqueued(j)
+	defer func() { r.progress.unqueued(a.stop()) }()
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url, bytes.NewReader(j.body))
 	if err != nil {

@@ -27,6 +27,8 @@ type wire struct {
 type attempts struct {
 	id   string
 	line int
+	// onSend is called when the first attempt leaves.
+	onSend func()
 
 	mu          sync.Mutex
 	stopping    bool // the run stops: send nothing that has not been sent
@@ -85,6 +87,9 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err // nothing is sent that the journal does not know of
 		}
 		a.sentAt = now
+		if a.onSend != nil {
+			a.onSend()
+		}
 	} else {
 		a.spans += a.lastSpan
 	}
