@@ -20,7 +20,7 @@ type budgetFlags struct {
 
 func (b *budgetFlags) register(fs *pflag.FlagSet, defaultTier string) {
 	fs.StringVar(&b.provider, "provider", "anthropic", "the API: anthropic (Messages bodies) or openai (Chat Completions bodies)")
-	fs.StringVar(&b.tier, "tier", defaultTier, "the usage tier whose preset limits to keep (anthropic: start, build, scale, or tier-1…tier-4; see `ratekeeper tiers`)")
+	fs.StringVar(&b.tier, "tier", defaultTier, "the usage tier whose preset limits to keep (anthropic: start, build, scale, or tier-1…tier-4; see: ratekeeper tiers)")
 	fs.StringVar(&b.config, "config", "", "a tier.Config JSON `file` with the budgets (overrides --tier; needed for openai, whose limits are per model)")
 }
 

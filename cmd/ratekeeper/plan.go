@@ -24,8 +24,8 @@ whether the Message Batches API is the better route.
 The minimum wall time starts from full buckets and assumes the limit is
 spent on nothing else. Output is unknown before the requests are sent: each
 minimum is given with outputs at max_tokens (the bound: a tier that meets
---within this way surely does) and, in brackets, without output (the
-floor). Nothing is sent.`
+--within this way surely does) and without output (the floor). Nothing is
+sent.`
 
 // planFlags are plan's flags.
 type planFlags struct {
