@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,7 +175,7 @@ func assembleOpenAI(dec ssestream.Decoder) (json.RawMessage, error) {
 	done := false
 	for dec.Next() {
 		ev := dec.Event()
-		if string(ev.Data) == "[DONE]" {
+		if string(bytes.TrimSpace(ev.Data)) == "[DONE]" {
 			done = true
 			break
 		}
