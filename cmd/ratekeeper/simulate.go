@@ -110,8 +110,12 @@ func simulate(ctx context.Context, e *env, f *simulateFlags) error {
 		return fmt.Errorf("simulated API: %w", err)
 	}
 	n := srv.Ledger().Counts("", "")
-	fmt.Fprintf(e.stdout, "stopped after %d requests (%d admitted, %d answered 429, %d overloaded, %d spend-limited, %d rejected)\n",
-		n.Total(), n.Admitted, n.RateLimited, n.Overloaded, n.SpendLimited, n.Rejected)
+	word := "requests"
+	if n.Total() == 1 {
+		word = "request"
+	}
+	fmt.Fprintf(e.stdout, "stopped after %d %s (%d admitted, %d answered 429, %d overloaded, %d spend-limited, %d rejected)\n",
+		n.Total(), word, n.Admitted, n.RateLimited, n.Overloaded, n.SpendLimited, n.Rejected)
 	return nil
 }
 
