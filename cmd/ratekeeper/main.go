@@ -46,7 +46,7 @@ func interrupts() (context.Context, context.CancelFunc) {
 		for range sig {
 			n++
 			if n == 1 {
-				fmt.Fprintln(os.Stderr, "\nratekeeper: stopping: no new requests are sent; the ones in flight may finish (Ctrl-C again to abort them)")
+				fmt.Fprintln(os.Stderr, "\nratekeeper: stopping (Ctrl-C again to abort at once)")
 				stop()
 				continue
 			}
