@@ -131,3 +131,21 @@ func models(reqs []request) []string {
 
 // errorsIs is errors.Is (a name that reads well in conditions).
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// loadRequests reads the requests file at path ("-": stdin); a file that
+// cannot be read, or holds no request, is a usage error.
+func loadRequests(path string, stdin io.Reader, p tier.Provider) ([]request, error) {
+	in, err := openInput(path, stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	reqs, err := readRequests(in, p)
+	if err != nil {
+		return nil, usageErr("%s: %w", path, err)
+	}
+	if len(reqs) == 0 {
+		return nil, usageErr("%s has no requests", path)
+	}
+	return reqs, nil
+}

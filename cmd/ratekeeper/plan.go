@@ -103,17 +103,9 @@ func planRequests(e *env, f *planFlags, path string) error {
 	if err != nil {
 		return err
 	}
-	in, err := openInput(path, e.stdin)
+	reqs, err := loadRequests(path, e.stdin, p)
 	if err != nil {
 		return err
-	}
-	reqs, err := readRequests(in, p)
-	in.Close()
-	if err != nil {
-		return usageErr("%s: %w", path, err)
-	}
-	if len(reqs) == 0 {
-		return usageErr("%s has no requests", path)
 	}
 	est, err := tokencount.New()
 	if err != nil {

@@ -169,17 +169,9 @@ func runRequests(ctx context.Context, e *env, f *runFlags, path string) error {
 		}
 	}
 
-	in, err := openInput(path, e.stdin)
+	reqs, err := loadRequests(path, e.stdin, p)
 	if err != nil {
 		return err
-	}
-	reqs, err := readRequests(in, p)
-	in.Close()
-	if err != nil {
-		return usageErr("%s: %w", path, err)
-	}
-	if len(reqs) == 0 {
-		return usageErr("%s has no requests", path)
 	}
 	cfg, err := f.budget.load()
 	if err != nil {
