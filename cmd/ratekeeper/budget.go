@@ -56,19 +56,6 @@ func (b *budgetFlags) load() (*tier.Config, error) {
 	return &tier.Config{Provider: p, Tier: b.tier}, nil
 }
 
-// budgets resolves the budget of every model.
-func budgets(c *tier.Config, models []string) (map[string]tier.Budget, error) {
-	out := make(map[string]tier.Budget, len(models))
-	for _, m := range models {
-		b, err := c.Budget(m)
-		if err != nil {
-			return nil, usageErr("model %q: %w", m, err)
-		}
-		out[m] = b
-	}
-	return out, nil
-}
-
 // simFlags configure the simulated API (--simulate).
 type simFlags struct {
 	scale        float64

@@ -116,19 +116,6 @@ func parseRequest(line int, raw []byte, p tier.Provider) request {
 	return q
 }
 
-// models returns the distinct models of reqs, in order of appearance.
-func models(reqs []request) []string {
-	var out []string
-	seen := make(map[string]bool)
-	for _, q := range reqs {
-		if q.err == nil && q.model != "" && !seen[q.model] {
-			seen[q.model] = true
-			out = append(out, q.model)
-		}
-	}
-	return out
-}
-
 // errorsIs is errors.Is (a name that reads well in conditions).
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
