@@ -279,7 +279,7 @@ func (p *progress) start() {
 			bar := p.bars.AddBar(lim,
 				mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace, W: 28})),
 				mpb.AppendDecorators(decor.Any(func(s decor.Statistics) string {
-					return fmt.Sprintf("%s/%s in the last minute", humanInt(used.Load()), humanInt(lim))
+					return fmt.Sprintf("%s/%s in the last minute", reportHuman(float64(used.Load())), reportHuman(float64(lim)))
 				})))
 			p.dimBars = append(p.dimBars, dimBar{bar, m, d, used})
 		}
@@ -331,7 +331,7 @@ func (p *progress) usageLine() string {
 		fmt.Fprintf(&sb, " · %s", shortModel(m))
 		for _, d := range progressDims {
 			if lim := p.budgets[m].Limit(d); lim > 0 {
-				fmt.Fprintf(&sb, " %s %s/%s", strings.ToUpper(d.Field()), humanInt(s[d]), humanInt(lim))
+				fmt.Fprintf(&sb, " %s %s/%s", strings.ToUpper(d.Field()), reportHuman(float64(s[d])), reportHuman(float64(lim)))
 			}
 		}
 	}
@@ -365,19 +365,4 @@ func shortModel(m string) string {
 		m = m[:18]
 	}
 	return m
-}
-
-// humanInt writes n as 950, 12.3k, 4.5M.
-func humanInt(n int64) string {
-	switch {
-	case n >= 10_000_000 || n <= -10_000_000:
-		return fmt.Sprintf("%.0fM", float64(n)/1e6)
-	case n >= 1_000_000 || n <= -1_000_000:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 10_000 || n <= -10_000:
-		return fmt.Sprintf("%.0fk", float64(n)/1e3)
-	case n >= 1000 || n <= -1000:
-		return fmt.Sprintf("%.1fk", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
 }

@@ -369,15 +369,15 @@ func (rep *reportRun) svg(title string) string {
 func (rep *reportRun) subtitle() string {
 	n := len(rep.recs)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: %s succeeded, %s failed, %s invalid", reportGroup(int64(n)), reportPlural(n, "request", "requests"),
-		reportGroup(int64(rep.succeeded)), reportGroup(int64(rep.failed)), reportGroup(int64(rep.invalid)))
+	fmt.Fprintf(&b, "%s %s: %s succeeded, %s failed, %s invalid", groupDigits(int64(n)), reportPlural(n, "request", "requests"),
+		groupDigits(int64(rep.succeeded)), groupDigits(int64(rep.failed)), groupDigits(int64(rep.invalid)))
 	if rep.other > 0 {
-		fmt.Fprintf(&b, ", %s other", reportGroup(int64(rep.other)))
+		fmt.Fprintf(&b, ", %s other", groupDigits(int64(rep.other)))
 	}
 	if len(rep.timed) > 0 {
 		fmt.Fprintf(&b, " · wall time %s", reportDuration(rep.span))
 	}
-	fmt.Fprintf(&b, " · %s input, %s output tokens", reportGroup(rep.input), reportGroup(rep.output))
+	fmt.Fprintf(&b, " · %s input, %s output tokens", groupDigits(rep.input), groupDigits(rep.output))
 	return b.String()
 }
 
@@ -512,7 +512,7 @@ func (rep *reportRun) usagePanel(s *reportSVG, id string, top float64, model, di
 			labelY = ly + 13
 		}
 		s.printf(`<text class="limit-label" x="%s" y="%s" fill="%s" stroke="#FFFFFF" stroke-width="3" paint-order="stroke" font-size="11" font-weight="bold">limit %s/min</text>`+"\n",
-			reportNum(reportLeft+6), reportNum(labelY), reportColorLimit, reportGroup(limit))
+			reportNum(reportLeft+6), reportNum(labelY), reportColorLimit, groupDigits(limit))
 	}
 	reportTimeLabels(s, bottom+15, ticks, rep.shown)
 	s.printf("</g>\n")
@@ -580,12 +580,12 @@ func (rep *reportRun) concurrencyPanel(s *reportSVG, top float64, ticks []report
 	s.printf(`<text class="heading" x="%s" y="%s" font-size="13"><tspan font-weight="bold">Concurrency</tspan> · calls waiting (for the budget or a slot) and in flight, all models; 429s and 529s at the time their request ended</text>`+"\n",
 		reportNum(reportLeft), reportNum(top+14))
 	s.printf(`<text class="legend" x="%s" y="%s">`, reportNum(reportLeft), reportNum(top+32))
-	s.printf(`<tspan fill="%s" font-size="14">■</tspan> in flight (peak %s)   `, reportColorUsage, reportGroup(int64(peakFly)))
-	s.printf(`<tspan fill="%s" font-size="14">■</tspan> waiting (peak %s)   `, reportColorWaiting, reportGroup(int64(peakWait)))
+	s.printf(`<tspan fill="%s" font-size="14">■</tspan> in flight (peak %s)   `, reportColorUsage, groupDigits(int64(peakFly)))
+	s.printf(`<tspan fill="%s" font-size="14">■</tspan> waiting (peak %s)   `, reportColorWaiting, groupDigits(int64(peakWait)))
 	s.printf(`<tspan fill="%s" font-weight="bold">|</tspan> 429 rate limited: %s %s (%s %s)   `, reportColor429,
-		reportGroup(int64(n429)), reportPlural(n429, "request", "requests"), reportGroup(int64(a429)), reportPlural(a429, "answer", "answers"))
+		groupDigits(int64(n429)), reportPlural(n429, "request", "requests"), groupDigits(int64(a429)), reportPlural(a429, "answer", "answers"))
 	s.printf(`<tspan fill="%s" font-weight="bold">|</tspan> 529 overloaded: %s %s (%s %s)`, reportColor529,
-		reportGroup(int64(n529)), reportPlural(n529, "request", "requests"), reportGroup(int64(a529)), reportPlural(a529, "answer", "answers"))
+		groupDigits(int64(n529)), reportPlural(n529, "request", "requests"), groupDigits(int64(a529)), reportPlural(a529, "answer", "answers"))
 	s.printf("</text>\n")
 	plotTop := top + 42
 	bottom := plotTop + reportPlotH
@@ -707,24 +707,6 @@ func reportTrim(v float64) string {
 		return "0"
 	}
 	return s
-}
-
-// reportGroup formats n with thousands separators: 450,000.
-func reportGroup(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 // reportPlural is one or many by n.
@@ -849,9 +831,9 @@ func reportSummaryRow(name string, recs []Record, limits string) reportRow {
 	}
 	return reportRow{
 		Model:    reportClean(name),
-		Requests: reportGroup(int64(len(recs))), Succeeded: reportGroup(int64(ok)), Failed: reportGroup(int64(failed)), Invalid: reportGroup(int64(invalid)),
-		RateLimited: reportGroup(int64(rl)), Overloaded: reportGroup(int64(ov)),
-		Input: reportGroup(in), Output: reportGroup(out),
+		Requests: groupDigits(int64(len(recs))), Succeeded: groupDigits(int64(ok)), Failed: groupDigits(int64(failed)), Invalid: groupDigits(int64(invalid)),
+		RateLimited: groupDigits(int64(rl)), Overloaded: groupDigits(int64(ov)),
+		Input: groupDigits(in), Output: groupDigits(out),
 		LatencyP50: reportPercentile(latency, 50), LatencyP95: reportPercentile(latency, 95), WaitedP50: reportPercentile(waited, 50),
 		LimitText: limits,
 	}
@@ -877,7 +859,7 @@ func reportLimitText(l reportLimits) string {
 		v    int64
 	}{{"RPM", l.RPM}, {"ITPM", l.ITPM}, {"OTPM", l.OTPM}, {"TPM", l.TPM}} {
 		if d.v > 0 {
-			parts = append(parts, d.name+"\u00a0"+reportGroup(d.v)) // a line breaks between two, not inside one
+			parts = append(parts, d.name+"\u00a0"+groupDigits(d.v)) // a line breaks between two, not inside one
 		}
 	}
 	if len(parts) == 0 {

@@ -389,7 +389,7 @@ func TestReportEdgeCases(t *testing.T) {
 			if strings.Contains(svg, "NaN") || strings.Contains(svg, "Inf") {
 				t.Errorf("the SVG has a NaN or Inf")
 			}
-			if sub := root.all(reportHasClass("subtitle")); len(sub) != 1 || !strings.HasPrefix(sub[0].text, reportGroup(int64(len(recs)))+" request") {
+			if sub := root.all(reportHasClass("subtitle")); len(sub) != 1 || !strings.HasPrefix(sub[0].text, groupDigits(int64(len(recs)))+" request") {
 				t.Errorf("subtitle %v does not count the %d records", sub, len(recs))
 			}
 			panels := root.all(reportHasClass("panel"))
@@ -424,7 +424,7 @@ func TestReportHuman(t *testing.T) {
 		}
 	}
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 450000: "450,000", 1234567: "1,234,567", -1234: "-1,234"} {
-		if got := reportGroup(n); got != want {
+		if got := groupDigits(n); got != want {
 			t.Errorf("group(%d) = %q, want %q", n, got, want)
 		}
 	}
