@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ratekeeper/ratekeeper"
+	"github.com/ratekeeper/ratekeeper/internal/usage"
 	"github.com/ratekeeper/ratekeeper/limiter"
 	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/tier"
@@ -419,13 +421,26 @@ func (r *runner) do(stop, abort context.Context, j *job) {
 	}
 	resp, err := r.client.Do(req)
 	var body []byte
+	var used *Usage
 	if err == nil {
+		if resp.StatusCode/100 == 2 {
+			// The usage, read in passing by the parser the Keeper settles with.
+			resp.Body = usage.NewReader(resp.Body, usageKind(r.provider, j.stream), func(u usage.Usage, _ error) {
+				if u.Input || u.Final {
+					used = &Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
+						CacheCreationInputTokens: u.CacheCreationInputTokens, CacheReadInputTokens: u.CacheReadInputTokens}
+				}
+			})
+		}
 		if j.stream && resp.StatusCode/100 == 2 {
 			body, err = assemble(r.provider, resp)
 		} else {
 			body, err = io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 		}
 		resp.Body.Close()
+		if err == nil && resp.StatusCode/100 == 2 && !json.Valid(body) {
+			err = fmt.Errorf("%w: the API answered %d with a body that is not JSON", errBadResponse, resp.StatusCode)
+		}
 	}
 	rec.DoneAt = time.Now()
 	a.mu.Lock()
@@ -462,7 +477,7 @@ func (r *runner) do(stop, abort context.Context, j *job) {
 		rec.Status = statusSucceeded
 		rec.HTTPStatus = resp.StatusCode
 		rec.Response = body
-		rec.Usage = usageOf(r.provider, body)
+		rec.Usage = used
 	default:
 		rec.Status = statusFailed
 		rec.HTTPStatus = resp.StatusCode
@@ -475,6 +490,22 @@ func (r *runner) do(stop, abort context.Context, j *job) {
 		}
 	}
 	r.finish(j, rec)
+}
+
+// errBadResponse is what a 2xx answer that is not a response matches.
+var errBadResponse = errors.New("bad response")
+
+// usageKind says how internal/usage reads a response body.
+func usageKind(p tier.Provider, stream bool) usage.Kind {
+	switch {
+	case p == tier.OpenAI && stream:
+		return usage.OpenAISSE
+	case p == tier.OpenAI:
+		return usage.OpenAIJSON
+	case stream:
+		return usage.AnthropicSSE
+	}
+	return usage.AnthropicJSON
 }
 
 // classify names the error of a request that got no usable answer.
@@ -494,6 +525,8 @@ func classify(err error) *RecordError {
 		t = "refused"
 	case errors.Is(err, errStream):
 		t = "stream"
+	case errors.Is(err, errBadResponse):
+		t = "bad_response"
 	}
 	msg := err.Error()
 	// The URL in a *url.Error is the endpoint (no key); keep the message.

@@ -257,29 +257,3 @@ func assembleOpenAI(dec ssestream.Decoder) (json.RawMessage, error) {
 	}
 	return json.Marshal(out)
 }
-
-// usageOf reads the usage of a (non-streamed or assembled) response.
-func usageOf(p tier.Provider, body []byte) *Usage {
-	if p == tier.OpenAI {
-		var r struct {
-			Usage *struct {
-				PromptTokens     int64 `json:"prompt_tokens"`
-				CompletionTokens int64 `json:"completion_tokens"`
-				Details          struct {
-					Cached int64 `json:"cached_tokens"`
-				} `json:"prompt_tokens_details"`
-			} `json:"usage"`
-		}
-		if json.Unmarshal(body, &r) != nil || r.Usage == nil {
-			return nil
-		}
-		return &Usage{InputTokens: r.Usage.PromptTokens, OutputTokens: r.Usage.CompletionTokens, CacheReadInputTokens: r.Usage.Details.Cached}
-	}
-	var r struct {
-		Usage *Usage `json:"usage"`
-	}
-	if json.Unmarshal(body, &r) != nil {
-		return nil
-	}
-	return r.Usage
-}
