@@ -65,12 +65,8 @@ func newCountCmd(e *env) *cobra.Command {
 		Long:  countLong,
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			name := "-"
-			if len(args) == 1 {
-				name = args[0]
-			}
 			f.modelChanged = c.Flags().Changed("model")
-			return countRequest(e, &f, name)
+			return countRequest(e, &f, fileArg(args))
 		},
 	}
 	fs := cmd.Flags()

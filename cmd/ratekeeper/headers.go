@@ -54,11 +54,7 @@ func newHeadersCmd(e *env) *cobra.Command {
 		Long:  headersLong,
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			name := "-"
-			if len(args) == 1 {
-				name = args[0]
-			}
-			return explainHeaders(e, &f, name)
+			return explainHeaders(e, &f, fileArg(args))
 		},
 	}
 	cmd.Flags().StringVar(&f.provider, "provider", "", "the API that answered: anthropic or openai (default: detected from the header names)")

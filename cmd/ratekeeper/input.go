@@ -116,8 +116,13 @@ func parseRequest(line int, raw []byte, p tier.Provider) request {
 	return q
 }
 
-// errorsIs is errors.Is (a name that reads well in conditions).
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
+// fileArg is the file a subcommand reads: its one argument, or "-" (stdin).
+func fileArg(args []string) string {
+	if len(args) == 1 {
+		return args[0]
+	}
+	return "-"
+}
 
 // loadRequests reads the requests file at path ("-": stdin); a file that
 // cannot be read, or holds no request, is a usage error.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -174,7 +175,7 @@ func planRequests(e *env, f *planFlags, path string) error {
 // errorsIsConfig reports an error of the budget itself rather than of a
 // request (an unknown tier).
 func errorsIsConfig(err error) bool {
-	return errorsIs(err, tier.ErrUnknownTier) || errorsIs(err, tier.ErrUnknownProvider)
+	return errors.Is(err, tier.ErrUnknownTier) || errors.Is(err, tier.ErrUnknownProvider)
 }
 
 // planAt is the minimum of the workload under cfg: the slowest model's.
