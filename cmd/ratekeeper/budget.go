@@ -118,12 +118,8 @@ func pinned(p tier.Provider, bs map[string]tier.Budget) *tier.Config {
 // server starts the simulated API with one class per model, limited by its
 // budget in bs, and returns its base URL.
 func (s *simFlags) server(p tier.Provider, bs map[string]tier.Budget) (*simapi.Server, string, error) {
-	if s.scale <= 0 || s.overloadProb < 0 || s.overloadProb > 1 {
-		return nil, "", usageErr("--sim-scale must be > 0 and --sim-overload-prob within [0, 1]")
-	}
-	ws, err := s.windows()
-	if err != nil {
-		return nil, "", err
+	if s.scale <= 0 {
+		return nil, "", usageErr("--sim-scale must be > 0")
 	}
 	sp := simapi.Anthropic
 	if p == tier.OpenAI {
@@ -134,12 +130,9 @@ func (s *simFlags) server(p tier.Provider, bs map[string]tier.Budget) (*simapi.S
 		classes = append(classes, simapi.Class{Name: m, Provider: sp, Prefixes: []string{m},
 			Limits: simapi.Limits{RPM: b.RPM, ITPM: b.ITPM, OTPM: b.OTPM, TPM: b.TPM}})
 	}
-	srv, err := simapi.New(simapi.Config{
-		Classes: classes, Burst: s.burst, OverloadWindows: ws, OverloadProbability: s.overloadProb,
-		Seed: s.seed, PerTokenLatency: s.latency,
-	})
+	srv, err := s.serverOf(classes)
 	if err != nil {
-		return nil, "", fmt.Errorf("simulated API: %w", err)
+		return nil, "", err
 	}
 	url, err := srv.Start()
 	if err != nil {

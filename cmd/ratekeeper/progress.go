@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -15,7 +16,9 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ratekeeper/ratekeeper"
+	"github.com/ratekeeper/ratekeeper/limiter"
 	"github.com/ratekeeper/ratekeeper/tier"
+	"github.com/ratekeeper/ratekeeper/tokencount"
 )
 
 // progress is the live view of a run: on a terminal, bars drawn by mpb
@@ -121,42 +124,39 @@ func newProgress(w io.Writer, f *runFlags, jobs []job, budgets map[string]tier.B
 	sort.Strings(p.models)
 	for _, j := range jobs {
 		if l := p.left[j.model]; l != nil && j.err == nil {
-			addTo(l, 1, j.est.PointTokens, j.est.OutputExpected)
+			addCost(l, costLeft(j.est, 1))
 		}
 	}
 	return p
 }
 
-func addTo(v *[tier.NumDimensions]int64, requests, input, output int64) {
-	v[tier.RPM] += requests
-	v[tier.ITPM] += input
-	v[tier.OTPM] += output
-	v[tier.TPM] += input + output
-	v[tier.RPD] += requests
-	v[tier.TPD] += input + output
+// costLeft is what a request still costs the budget, as the ETA counts
+// it: its expected point cost, times sign (-1 to subtract it).
+func costLeft(est tokencount.Estimate, sign int64) limiter.Cost {
+	return limiter.Cost{Requests: sign, InputTokens: sign * est.PointTokens, OutputTokens: sign * est.OutputExpected}
 }
 
-// observe is the Keeper's observer: retries and settlements.
+// observe is the Keeper's observer: settlements, for the usage per minute.
 func (p *progress) observe(e ratekeeper.Event) {
-	switch e.Kind {
-	case ratekeeper.Admitted, ratekeeper.Retried, ratekeeper.Failed, ratekeeper.Settled:
-	default:
+	if e.Kind != ratekeeper.Settled || e.Cost.Requests <= 0 {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch e.Kind {
-	case ratekeeper.Retried, ratekeeper.Failed:
-		switch e.Status {
-		case 429:
-			p.rateLimited++
-		case 529, 503:
-			p.overloaded++
-		}
-	case ratekeeper.Settled:
-		if w := p.used[e.Model]; w != nil && e.Cost.Requests > 0 {
-			w.add(time.Now(), e.Cost.PerDimension())
-		}
+	if w := p.used[e.Model]; w != nil {
+		w.add(time.Now(), e.Cost.PerDimension())
+	}
+}
+
+// answered counts the server's refusals (from the wire).
+func (p *progress) answered(status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch status {
+	case http.StatusTooManyRequests:
+		p.rateLimited++
+	case 529, http.StatusServiceUnavailable:
+		p.overloaded++
 	}
 }
 
@@ -190,7 +190,7 @@ func (p *progress) withdrawn(j *job) {
 	p.mu.Lock()
 	p.total--
 	if l := p.left[j.model]; l != nil {
-		addTo(l, -1, -j.est.PointTokens, -j.est.OutputExpected)
+		addCost(l, costLeft(j.est, -1))
 	}
 	p.mu.Unlock()
 }
@@ -202,7 +202,7 @@ func (p *progress) done(j *job, r *Record) {
 		p.failed++
 	}
 	if l := p.left[j.model]; l != nil && j.err == nil {
-		addTo(l, -1, -j.est.PointTokens, -j.est.OutputExpected)
+		addCost(l, costLeft(j.est, -1))
 	}
 	p.mu.Unlock()
 	if p.reqBar != nil {

@@ -264,7 +264,7 @@ func runRequests(ctx context.Context, e *env, f *runFlags, path string) error {
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = f.concurrency
-	r.client = &http.Client{Transport: keeper.Transport(&wire{base: base, out: r.out})}
+	r.client = &http.Client{Transport: keeper.Transport(&wire{base: base, out: r.out, answered: r.progress.answered})}
 
 	r.progress.start()
 	r.send(ctx, jobs)

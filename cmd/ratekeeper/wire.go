@@ -20,6 +20,10 @@ var errNotSent = errors.New("not sent: the run is stopping")
 type wire struct {
 	base http.RoundTripper
 	out  *outFile
+	// answered, when set, is told the status of every answer: the
+	// progress display counts 429s and 529s from the same place as the
+	// records and the summary.
+	answered func(status int)
 }
 
 // attempts is one request's account of its attempts, carried by its
@@ -111,6 +115,9 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	a.mu.Unlock()
+	if resp != nil && w.answered != nil {
+		w.answered(resp.StatusCode)
+	}
 	return resp, err
 }
 
