@@ -43,6 +43,16 @@
 // *MalformedError (matching ErrMalformed) naming the offending path. Unknown content
 // block types are not rejected: their whole JSON is counted as text.
 //
+// # Message Batches
+//
+// EstimateAnthropicBatch estimates a Message Batches create body (POST
+// /v1/messages/batches): each request's params as EstimateAnthropic estimates a
+// Messages body, and the totals. It also checks what the API refuses when a batch is
+// created — no requests, more than MaxBatchRequests, a body above MaxBatchBytes, a
+// custom_id that is missing, repeated or not of the required form — and reports a bad
+// request as a *BatchItemError that names its index and custom_id and wraps the
+// *MalformedError or *TooLargeError.
+//
 // # Counting modes
 //
 // The default mode is the character-class heuristic: it loads no vocabulary, allocates

@@ -137,24 +137,27 @@ func New(opts ...Option) (*Estimator, error) {
 // above the API's size limit or a request whose input estimate plus max_tokens exceeds
 // the model's context window. Unknown content block types are counted as text.
 func (e *Estimator) EstimateAnthropic(body []byte) (Estimate, error) {
-	return e.estimate(Anthropic, body)
+	return e.estimate(Anthropic, body, true)
 }
 
 // EstimateOpenAI estimates an OpenAI Chat Completions request body
 // (POST /v1/chat/completions), with the same errors as EstimateAnthropic (max_tokens is
 // optional there).
 func (e *Estimator) EstimateOpenAI(body []byte) (Estimate, error) {
-	return e.estimate(OpenAI, body)
+	return e.estimate(OpenAI, body, true)
 }
 
-func (e *Estimator) estimate(p Provider, body []byte) (Estimate, error) {
+// estimate estimates a request body of provider p. sizeLimit applies the
+// API's request size limit (Limits.MaxBodyBytes) to body; it is off for the
+// params of a batch request, which are not a request of their own.
+func (e *Estimator) estimate(p Provider, body []byte, sizeLimit bool) (Estimate, error) {
 	table := anthropicModels
 	parse := parseAnthropic
 	if p == OpenAI {
 		table, parse = openAIModels, parseOpenAI
 	}
 	// The size check needs no parse; the model-specific limit is checked again below.
-	if maxBody := e.maxBodyAny(table); maxBody > 0 && int64(len(body)) > maxBody {
+	if maxBody := e.maxBodyAny(table); sizeLimit && maxBody > 0 && int64(len(body)) > maxBody {
 		return Estimate{}, &TooLargeError{What: WhatBodyBytes, Need: int64(len(body)), Limit: maxBody}
 	}
 	var r request
@@ -179,7 +182,7 @@ func (e *Estimator) estimate(p Provider, body []byte) (Estimate, error) {
 		BodyBytes:      int64(len(body)),
 		Features:       f,
 	}
-	if limits.MaxBodyBytes > 0 && est.BodyBytes > limits.MaxBodyBytes {
+	if sizeLimit && limits.MaxBodyBytes > 0 && est.BodyBytes > limits.MaxBodyBytes {
 		return Estimate{}, &TooLargeError{What: WhatBodyBytes, Model: r.model, Need: est.BodyBytes, Limit: limits.MaxBodyBytes}
 	}
 	cal := e.calibrator(p, r.model, info)
