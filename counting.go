@@ -42,7 +42,7 @@ const (
 )
 
 const (
-	countDefault = -1               // WithCountTokens unset: the tier's published limit
+	countDefault = -1               // WithCountTokens (WithBatchRPM) unset: the tier's published limit
 	countTimeout = 10 * time.Second // one count_tokens call
 	countPause   = time.Minute      // no counting after a failure
 )
@@ -70,25 +70,9 @@ func WithCountTokens(rpm int64) Option {
 }
 
 // setupCounting resolves countRPM into the counting budget.
-func (k *Keeper) setupCounting() error {
-	rpm := k.countRPM
-	if rpm < 0 {
-		rpm = 0
-		if k.cfg.Provider == tier.Anthropic {
-			if t, err := tier.LookupTier(tier.Anthropic, k.cfg.Tier); err == nil {
-				rpm = t.CountTokensRPM
-			}
-		}
-	}
-	if rpm == 0 {
-		return nil
-	}
-	lim, err := limiter.New(tier.Budget{RPM: rpm})
-	if err != nil {
-		return fmt.Errorf("ratekeeper: count_tokens budget: %w", err)
-	}
-	k.counter = lim
-	return nil
+func (k *Keeper) setupCounting() (err error) {
+	k.counter, err = k.endpointBudget("count_tokens", k.countRPM, func(t tier.TierInfo) int64 { return t.CountTokensRPM })
+	return err
 }
 
 // unsure reports whether c's input estimate is unsure enough to count.

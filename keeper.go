@@ -48,6 +48,11 @@ type Keeper struct {
 	counter     *limiter.Limiter
 	countPaused atomic.Int64
 
+	// batchRPM is what WithBatchRPM asked (countDefault unless set), and
+	// batcher budgets the calls to the batch endpoints (nil: none).
+	batchRPM int64
+	batcher  *limiter.Limiter
+
 	// ramp is WithRampUp's duration.
 	ramp time.Duration
 
@@ -264,6 +269,7 @@ func WithObserver(f func(Event)) Option {
 func New(opts ...Option) (*Keeper, error) {
 	k := &Keeper{
 		countRPM: countDefault,
+		batchRPM: countDefault,
 		retry:    DefaultRetryPolicy,
 		pools:    map[string]*pool{},
 		models:   map[string]*pool{},
@@ -299,6 +305,9 @@ func New(opts ...Option) (*Keeper, error) {
 		k.gate = aimd.New(1, 256)
 	}
 	if err := k.setupCounting(); err != nil {
+		return nil, err
+	}
+	if err := k.setupBatches(); err != nil {
 		return nil, err
 	}
 	return k, nil

@@ -27,13 +27,20 @@ const (
 	passThrough route = iota
 	anthropicMessages
 	openAIChat
+	batchCreate // POST …/v1/messages/batches
 )
 
 func routeOf(req *http.Request) route {
-	if req.Method != http.MethodPost || req.Body == nil || req.Body == http.NoBody {
+	if req.Method != http.MethodPost {
 		return passThrough
 	}
 	p := strings.TrimSuffix(req.URL.Path, "/")
+	if strings.HasSuffix(p, batchesPath) {
+		return batchCreate // checked even without a body: the API refuses it
+	}
+	if req.Body == nil || req.Body == http.NoBody {
+		return passThrough
+	}
 	switch {
 	case strings.HasSuffix(p, "/v1/messages"):
 		return anthropicMessages
@@ -69,8 +76,26 @@ func readErrorBody(ctx context.Context, body io.ReadCloser) []byte {
 // (POST …/chat/completions) request through the budget of its model, sends
 // it, settles the reservation at the usage the response reports (JSON or
 // streamed), syncs the budget from the rate-limit headers, and retries
-// refusals as RetryPolicy says. Other requests (count_tokens, models,
-// batches, files) pass through untouched.
+// refusals as RetryPolicy says.
+//
+// Other requests are not budgeted by tokens; they are sent as they are,
+// with the same retries (a 429 waits its retry-after, an overload backs
+// off), and some wait for a budget of their own first:
+//
+//   - count_tokens (POST …/v1/messages/count_tokens) waits for the
+//     count_tokens budget (WithCountTokens);
+//   - every Message Batches call (create, list, retrieve, results, cancel,
+//     delete: any path under …/v1/messages/batches) waits for the batch
+//     budget (WithBatchRPM, by default the tier's batch RPM). A create body
+//     is first checked and estimated (tokencount.EstimateAnthropicBatch): a
+//     batch the API would refuse is not sent, and comes back at once as a
+//     *tokencount.BatchItemError naming the bad request's index and
+//     custom_id (wrapping a *tokencount.MalformedError or
+//     *tokencount.TooLargeError), or as one of those for the whole body
+//     (no requests, more than 100,000, above 256 MB). A batch's tokens are
+//     not charged to the Messages budgets: the API processes batches under
+//     limits of their own;
+//   - models, files and anything else pass through.
 //
 // Its type is that of option.Middleware in anthropic-sdk-go and openai-go:
 //
@@ -83,8 +108,9 @@ func readErrorBody(ctx context.Context, body io.ReadCloser) []byte {
 // SDK returns as they are (with WithMaxRetries(0)): a *limiter.LimitError
 // (ErrTooLarge, or ErrLimited beyond the deadline or max wait), a
 // *tokencount.TooLargeError (context window, body size), a
-// *tokencount.MalformedError, or an *Error (spend limit, exhausted quota,
-// retry-after beyond the ceiling). A response whose retries ran out is
+// *tokencount.MalformedError, a *tokencount.BatchItemError (a request of a
+// batch), or an *Error (spend limit, exhausted quota, retry-after beyond
+// the ceiling). A response whose retries ran out is
 // returned as the server sent it, marked x-should-retry: false so that an
 // SDK with retries left does not start over.
 //
@@ -92,8 +118,11 @@ func readErrorBody(ctx context.Context, body io.ReadCloser) []byte {
 // closes it: always close streams.
 func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Response, error) {
 	rt := routeOf(req)
-	if rt == passThrough {
+	switch rt {
+	case passThrough:
 		return k.passOn(req, next)
+	case batchCreate:
+		return k.createBatch(req, next)
 	}
 	body, err := io.ReadAll(req.Body)
 	req.Body.Close()
