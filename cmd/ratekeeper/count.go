@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,13 @@ binds, and says how many such requests a minute the tier admits.
 Input (FILE, or - or nothing for stdin), one of:
   - a Messages body: {"model":…,"max_tokens":…,"messages":[…]}
   - a batch line: {"custom_id":"…","params":{…a Messages body…}}
+  - a Message Batches create body: {"requests":[…batch lines…]}. It prints the
+    batch's totals instead (requests, bytes, input and output reservations,
+    the requests per model, the largest request), the requests over their
+    model's context window by index and custom_id, whether the batch fits
+    the API's 100,000 requests and 256 MB, and the tier's batch limits. A
+    bad request (malformed, custom_id missing, repeated or not of the form
+    ^[a-zA-Z0-9_-]{1,64}$) is an error (exit 2), naming it.
   - with --provider openai, a Chat Completions body, or {"custom_id":"…","body":{…}}
     (and an optional "url":"/v1/chat/completions")
   - plain text: anything that does not start with '{'. It becomes a body with
@@ -36,10 +44,11 @@ never be sent (too large for the API or the context window), is an error
 The estimate is the estimator's prior (no response has calibrated it): a
 real run learns from the usage each response reports.`
 
-// countMaxInput bounds what `ratekeeper count` reads: twice the Messages
-// API's request size limit, so that the estimator, not the reader, says
-// what is too large.
-const countMaxInput = 64 << 20
+// countMaxInput bounds what `ratekeeper count` reads: the Message Batches
+// size limit, the largest body any endpoint it estimates takes, so that
+// the reader refuses only what no such API takes and the estimator says
+// what is too large below it (a Messages body above 32 MiB).
+const countMaxInput = tokencount.MaxBatchBytes
 
 // countDefaultOpenAIModel is the model of plain text with --provider openai
 // when --model is not given.
@@ -110,12 +119,25 @@ func countRequest(e *env, f *countFlags, name string) error {
 	if name == "-" {
 		name = "stdin"
 	}
+	tooLarge := countUsageErr(tokencount.ErrTooLarge, "%s: more than %s bytes: no API takes a request that large", name, groupDigits(countMaxInput))
+	if fi, err := statOf(in); err == nil && fi.Mode().IsRegular() && fi.Size() > countMaxInput {
+		return tooLarge // not worth reading
+	}
 	data, err := io.ReadAll(io.LimitReader(in, countMaxInput+1))
 	if err != nil {
 		return usageErr("reading %s: %w", name, err)
 	}
 	if len(data) > countMaxInput {
-		return countUsageErr(tokencount.ErrTooLarge, "%s: more than %s bytes: no API takes a request that large", name, groupDigits(countMaxInput))
+		return tooLarge
+	}
+	if trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))); len(trimmed) > 0 && trimmed[0] == '{' && isBatchCreate(trimmed) {
+		switch {
+		case p != tier.Anthropic:
+			return usageErr("the input is a Message Batches create body, which is Claude's: drop --provider %s", p)
+		case f.modelChanged:
+			return usageErr("--model %s applies to plain-text input only: each request of a batch names its model", f.model)
+		}
+		return countBatch(e, f, trimmed)
 	}
 	res, body, err := countInput(data, p, f)
 	if err != nil {
@@ -210,14 +232,35 @@ func countInput(data []byte, p tier.Provider, f *countFlags) (*countResult, []by
 	return res, q.body, nil
 }
 
-// countEstimateErr says in plain words why the estimator refused a body.
+// statOf is in's file information, when in is a file.
+func statOf(in io.Reader) (fs.FileInfo, error) {
+	if f, ok := in.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		return f.Stat()
+	}
+	return nil, errors.ErrUnsupported
+}
+
+// countEstimateErr says in plain words why the estimator refused a body
+// (or one request of a batch, which it names).
 func countEstimateErr(err error) error {
+	return countUsageErr(err, "%s", countEstimateWords(err))
+}
+
+// countEstimateWords is countEstimateErr's message.
+func countEstimateWords(err error) string {
+	if bi, ok := errors.AsType[*tokencount.BatchItemError](err); ok {
+		id := ""
+		if bi.CustomID != "" {
+			id = fmt.Sprintf(" (custom_id %q)", bi.CustomID)
+		}
+		return fmt.Sprintf("batch request %d%s: %s", bi.Index, id, countEstimateWords(bi.Err))
+	}
 	if m, ok := errors.AsType[*tokencount.MalformedError](err); ok {
 		where := ""
 		if m.Path != "" {
 			where = " at " + m.Path
 		}
-		return countUsageErr(err, "the request body is malformed%s: %s (byte %d of the body)", where, m.Reason, m.Offset)
+		return fmt.Sprintf("the request body is malformed%s: %s (byte %d of the body)", where, m.Reason, m.Offset)
 	}
 	if t, ok := errors.AsType[*tokencount.TooLargeError](err); ok {
 		model := ""
@@ -226,17 +269,17 @@ func countEstimateErr(err error) error {
 		}
 		switch t.What {
 		case tokencount.WhatContextWindow:
-			return countUsageErr(err, "the request can never be sent%s: its input estimate plus max_tokens is %s tokens, more than the %s-token context window",
+			return fmt.Sprintf("the request can never be sent%s: its input estimate plus max_tokens is %s tokens, more than the %s-token context window",
 				model, groupDigits(t.Need), groupDigits(t.Limit))
 		case tokencount.WhatBodyBytes:
-			return countUsageErr(err, "the request can never be sent%s: its body is %s bytes, more than the API's %s-byte limit",
+			return fmt.Sprintf("the request can never be sent%s: its body is %s bytes, more than the API's %s-byte limit",
 				model, groupDigits(t.Need), groupDigits(t.Limit))
 		case tokencount.WhatOutputTokens:
-			return countUsageErr(err, "the request can never be sent%s: max_tokens × n is %s tokens, more than any budget holds (%s)",
+			return fmt.Sprintf("the request can never be sent%s: max_tokens × n is %s tokens, more than any budget holds (%s)",
 				model, groupDigits(t.Need), groupDigits(t.Limit))
 		}
 	}
-	return countUsageErr(err, "%v", err)
+	return err.Error()
 }
 
 // countResult is the estimate of one request; --json prints it.

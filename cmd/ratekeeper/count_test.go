@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ratekeeper/ratekeeper/tier"
 	"github.com/ratekeeper/ratekeeper/tokencount"
@@ -40,6 +45,7 @@ func TestCountGolden(t *testing.T) {
 		{"openai-no-config", `{"custom_id":"a","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}}`,
 			[]string{"--provider", "openai"}},
 		{"too-large-for-tier", `{"model":"claude-sonnet-4-6","max_tokens":9000,"messages":[{"role":"user","content":"hi"}]}`, nil},
+		{"batch", "", []string{"--tier", "build", "testdata/count-batch.json"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, stderr, err := runCmd(t, tc.stdin, append([]string{"count"}, tc.args...)...)
@@ -155,16 +161,137 @@ func TestCountErrors(t *testing.T) {
 	if !errors.Is(err, tokencount.ErrTooLarge) {
 		t.Errorf("%v does not match tokencount.ErrTooLarge", err)
 	}
+	// A file larger than any API takes (sparse: it is not read).
 	path := filepath.Join(t.TempDir(), "huge.txt")
-	if err := os.WriteFile(path, []byte(strings.Repeat("x", countMaxInput+1)), 0o644); err != nil {
+	huge, err := os.Create(path)
+	if err == nil {
+		err = huge.Truncate(countMaxInput + 1)
+		huge.Close()
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = runCmd(t, "", "count", path)
 	assertUsageError(t, err, "more than")
+	if !errors.Is(err, tokencount.ErrTooLarge) {
+		t.Errorf("%v does not match tokencount.ErrTooLarge", err)
+	}
 }
 
 // TestCountHelp: --help shows the flags and the input format.
 func TestCountHelp(t *testing.T) {
 	assertHelp(t, "count", "--provider", "--model", "--tier", "--config", "--json", "[FILE|-]",
-		`"custom_id"`, `"params"`, "Chat Completions", "plain text", "max_tokens 1024")
+		`"custom_id"`, `"params"`, "Chat Completions", "plain text", "max_tokens 1024", `{"requests":[`)
+}
+
+// countBatchJSON runs count --json on a batch and decodes the result.
+func countBatchJSON(t *testing.T, stdin string, args ...string) countBatchResult {
+	t.Helper()
+	out, stderr, err := runCmd(t, stdin, append([]string{"count", "--json"}, args...)...)
+	if err != nil {
+		t.Fatalf("count %v: %v\n%s", args, err, stderr)
+	}
+	var r countBatchResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return r
+}
+
+// TestCountBatch: a create body prints the batch's totals (those of
+// tokencount.EstimateAnthropicBatch), its largest request, the requests
+// over their context window and whether the API's limits hold.
+func TestCountBatch(t *testing.T) {
+	data, err := os.ReadFile("testdata/count-batch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, err := tokencount.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := est.EstimateAnthropicBatch(bytes.TrimSpace(data))
+	r := countBatchJSON(t, string(data), "--tier", "build")
+	if r.Input != "batch" || r.Requests != 4 || r.Estimated != 4 || r.BodyBytes != b.BodyBytes ||
+		r.InputTokens.Reserved != b.InputTokens || r.OutputTokens.Reserved != b.OutputReserve || r.InputTokens.Point <= 0 {
+		t.Errorf("totals %+v; want those of %d requests, %d bytes, %d in, %d out", r, b.Requests, b.BodyBytes, b.InputTokens, b.OutputReserve)
+	}
+	if l := r.Largest; l == nil || l.Index != 3 || l.CustomID != "q-004" || l.InputReserved != b.Items[3].Estimate.InputTokens {
+		t.Errorf("largest %+v; want requests[3], q-004", l)
+	}
+	if o := r.OverContextWindow; len(o) != 1 || o[0].Index != 2 || o[0].CustomID != "q-003" || o[0].Window != 200_000 || o[0].Needed <= 250_000 {
+		t.Errorf("over the context window %+v; want requests[2], q-003, over 200,000", o)
+	}
+	want := []countBatchModel{{"claude-3-haiku-20240307", 1}, {"claude-haiku-4-5", 1}, {"claude-sonnet-4-5", 2}}
+	if diff := cmp.Diff(want, r.Models); diff != "" {
+		t.Errorf("models (-want +got):\n%s", diff)
+	}
+	if r.Fits || !r.Limits.Fits || r.Tier == nil || r.Tier.Name != "build" || r.Tier.RPM != 2000 || r.Tier.QueuedRequests != 300_000 {
+		t.Errorf("fits %v, limits %+v, tier %+v; want refused for the context window only, Build's limits", r.Fits, r.Limits, r.Tier)
+	}
+
+	// Without the request over its window, the batch fits.
+	var body struct {
+		Requests []json.RawMessage `json:"requests"`
+	}
+	if err := json.Unmarshal(data, &body); err != nil {
+		t.Fatal(err)
+	}
+	body.Requests = slices.Delete(body.Requests, 2, 3)
+	good, _ := json.Marshal(body)
+	if r := countBatchJSON(t, string(good)); !r.Fits || r.Requests != 3 || len(r.OverContextWindow) != 0 || r.Tier.Name != "tier-1" {
+		t.Errorf("3 good requests: %+v; want a batch that fits", r)
+	}
+
+	// More than the API takes in one batch: counted, estimated up to the
+	// limit, refused.
+	var big strings.Builder
+	big.WriteString(`{"requests":[`)
+	for i := range tokencount.MaxBatchRequests + 1 {
+		if i > 0 {
+			big.WriteByte(',')
+		}
+		fmt.Fprintf(&big, `{"custom_id":"r%d","params":{"model":"claude-haiku-4-5","max_tokens":1,"messages":[]}}`, i)
+	}
+	big.WriteString(`]}`)
+	r = countBatchJSON(t, big.String())
+	if r.Fits || r.Limits.Fits || r.Requests != tokencount.MaxBatchRequests+1 || r.Estimated != tokencount.MaxBatchRequests || len(r.Notes) == 0 {
+		t.Errorf("%d requests: fits %v, limits %+v, %d estimated, notes %q; want refused", r.Requests, r.Fits, r.Limits, r.Estimated, r.Notes)
+	}
+}
+
+// TestCountBatchErrors: a batch with a bad request, or no requests, is a
+// usage error that names the request and still matches the estimator's
+// error.
+func TestCountBatchErrors(t *testing.T) {
+	const params = `{"model":"claude-haiku-4-5","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`
+	for _, tc := range []struct {
+		name, stdin string
+		args        []string
+		is          error
+		index       int // of the *tokencount.BatchItemError; -1: none
+		want        string
+	}{
+		{"repeated custom_id", `{"requests":[{"custom_id":"a","params":` + params + `},{"custom_id":"a","params":` + params + `}]}`, nil,
+			tokencount.ErrMalformed, 1, `batch request 1 (custom_id "a"): the request body is malformed at requests[1].custom_id: not unique`},
+		{"bad custom_id", `{"requests":[{"custom_id":"a/b","params":` + params + `}]}`, nil, tokencount.ErrMalformed, 0, "^[a-zA-Z0-9_-]{1,64}$"},
+		{"bad params", `{"requests":[{"custom_id":"a","params":{"model":"claude-haiku-4-5","messages":[]}}]}`, nil, tokencount.ErrMalformed, 0,
+			"at requests[0].params.max_tokens: missing"},
+		{"not json", `{"requests":[{"custom_id":"a","params":{]}`, nil, tokencount.ErrMalformed, 0, "batch request 0"},
+		{"empty", `{"requests":[]}`, nil, tokencount.ErrMalformed, -1, "at requests: empty"},
+		{"not an array", `{"requests":{}}`, nil, tokencount.ErrMalformed, -1, "expected array of requests"},
+		{"openai", `{"requests":[]}`, []string{"--provider", "openai"}, nil, -1, "Claude's"},
+		{"model", `{"requests":[]}`, []string{"--model", "claude-haiku-4-5"}, nil, -1, "plain-text input only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runCmd(t, tc.stdin, append([]string{"count"}, tc.args...)...)
+			assertUsageError(t, err, tc.want)
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("%v does not match %v", err, tc.is)
+			}
+			if bi, ok := errors.AsType[*tokencount.BatchItemError](err); ok != (tc.index >= 0) || ok && bi.Index != tc.index {
+				t.Errorf("%v: *tokencount.BatchItemError %v; want one for request %d", err, ok, tc.index)
+			}
+		})
+	}
 }
