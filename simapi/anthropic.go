@@ -141,35 +141,17 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	}
 	s.ledger.outcome(key, cl.Name, Admitted)
 	n := s.OutputTokens(r.Header, body, req.MaxTokens)
-	stop := "end_turn"
-	if n == req.MaxTokens {
-		stop = "max_tokens"
-	}
-	msgID := "msg_sim" + reqID[len("req_sim"):]
-	usage := func(out int64) map[string]any {
-		return map[string]any{
-			"input_tokens":                a.input,
-			"cache_creation_input_tokens": 0,
-			"cache_read_input_tokens":     0,
-			"output_tokens":               out,
-		}
-	}
+	stop := stopReason(n, req.MaxTokens)
+	msgID := messageID(reqID)
+	usage := func(out int64) map[string]any { return messageUsage(a.input, out) }
 	if !req.Stream {
 		produced := s.generate(r.Context(), a, n, nil)
 		s.finish(a, produced)
 		if produced < n {
 			return // the client went away or the server closed
 		}
-		u := usage(n)
-		u["service_tier"] = "standard"
 		s.setRateHeaders(w.Header(), key, cl)
-		writeJSON(w, http.StatusOK, map[string]any{
-			"id": msgID, "type": "message", "role": "assistant", "model": req.Model,
-			"content":       []any{map[string]any{"type": "text", "text": filler(n, 0)}},
-			"stop_reason":   stop,
-			"stop_sequence": nil,
-			"usage":         u,
-		})
+		writeJSON(w, http.StatusOK, message(msgID, req.Model, a.input, n, req.MaxTokens, "standard"))
 		return
 	}
 
@@ -268,4 +250,39 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"input_tokens": input})
+}
+
+// messageID returns the id of the message answered to the request reqID.
+func messageID(reqID string) string { return "msg_sim" + reqID[len("req_sim"):] }
+
+// stopReason is "max_tokens" when the output filled max_tokens, else "end_turn".
+func stopReason(output, maxTokens int64) string {
+	if output == maxTokens {
+		return "max_tokens"
+	}
+	return "end_turn"
+}
+
+// messageUsage is the usage object of a message of input and output tokens.
+func messageUsage(input, output int64) map[string]any {
+	return map[string]any{
+		"input_tokens":                input,
+		"cache_creation_input_tokens": 0,
+		"cache_read_input_tokens":     0,
+		"output_tokens":               output,
+	}
+}
+
+// message is a whole (non-streamed) Message of output tokens of filler text, as answered on
+// service tier tier ("standard", or "batch" in batch results).
+func message(id, model string, input, output, maxTokens int64, tier string) map[string]any {
+	u := messageUsage(input, output)
+	u["service_tier"] = tier
+	return map[string]any{
+		"id": id, "type": "message", "role": "assistant", "model": model,
+		"content":       []any{map[string]any{"type": "text", "text": filler(output, 0)}},
+		"stop_reason":   stopReason(output, maxTokens),
+		"stop_sequence": nil,
+		"usage":         u,
+	}
 }
