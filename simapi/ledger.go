@@ -99,10 +99,12 @@ type Ledger struct {
 	mu      sync.Mutex
 	counts  map[ledgerKey]*Counts
 	charges []Charge // in order of At
+
+	batch batchLedger // the Message Batches endpoints, under a lock of its own
 }
 
 func newLedger() *Ledger {
-	return &Ledger{counts: map[ledgerKey]*Counts{}}
+	return &Ledger{counts: map[ledgerKey]*Counts{}, batch: newBatchLedger()}
 }
 
 func (l *Ledger) outcome(key, class string, o Outcome) {
