@@ -141,7 +141,54 @@ type Config struct {
 	// client whose estimator counts differently from the server. It must be
 	// deterministic and safe for concurrent use.
 	TextCounter func(text string) int64
+
+	// BatchRPM limits the calls to the Message Batches endpoints (create, retrieve, list,
+	// results, cancel and delete together) per key: one bucket refilled continuously,
+	// shaped by Burst like the others. Zero means unlimited.
+	BatchRPM int64
+
+	// BatchQueue is how many batch requests one key may have in the processing queue:
+	// the items of its batches not yet processed (their request_counts.processing). A
+	// create that would take the queue above it is answered 429. Zero means unlimited.
+	BatchQueue int64
+
+	// MaxBatchRequests is the most requests one batch may hold. Zero means
+	// DefaultMaxBatchRequests.
+	MaxBatchRequests int64
+
+	// MaxBatchBytes is the largest batch create body, in bytes; a bigger one is answered
+	// 413. Zero means DefaultMaxBatchBytes.
+	MaxBatchBytes int64
+
+	// BatchLatency is how long a batch takes to process: its request i of n is processed
+	// at created + BatchLatency*(i+1)/n, so request_counts move and the batch ends at
+	// created + BatchLatency. Zero means DefaultBatchLatency; a negative value means
+	// every request is processed 1ns after creation (the create still answers
+	// in_progress). A batch still processing 24 hours after creation expires: its
+	// remaining requests end expired.
+	BatchLatency time.Duration
+
+	// BatchOutcome decides what becomes of each batch request whose params are valid:
+	// submission is 1 the first time this key submitted customID in a batch the server
+	// accepted, 2 the second time, and so on. Nil means every such request succeeds.
+	// Requests with invalid params always end errored (invalid_request_error, or
+	// not_found_error for an unknown model) and are not asked about. It is called when the
+	// batch is created, once per request, with no lock held; the outcome shows when the
+	// request is processed (a request canceled or expired first ends so instead). It must
+	// be safe for concurrent use.
+	BatchOutcome func(customID string, submission int) BatchOutcome
 }
+
+// DefaultBatchLatency is the processing time of a batch when Config.BatchLatency is zero.
+const DefaultBatchLatency = time.Minute
+
+// DefaultMaxBatchRequests is the most requests in one batch when Config.MaxBatchRequests
+// is zero: the documented limit.
+const DefaultMaxBatchRequests = 100_000
+
+// DefaultMaxBatchBytes is the largest batch create body when Config.MaxBatchBytes is
+// zero: the documented 256 MB.
+const DefaultMaxBatchBytes = 256_000_000
 
 // DefaultClasses returns the default class table: Anthropic 3.x/4.x classes at Tier 1
 // (late-2025 documentation), the 5.x classes at Start (2026), and OpenAI classes at
@@ -234,6 +281,14 @@ func (c *Config) validate() ([]Class, error) {
 	}
 	if c.CountTokensRPM < 0 {
 		errs = append(errs, fmt.Errorf("negative CountTokensRPM %d", c.CountTokensRPM))
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"BatchRPM", c.BatchRPM}, {"BatchQueue", c.BatchQueue}, {"MaxBatchRequests", c.MaxBatchRequests}, {"MaxBatchBytes", c.MaxBatchBytes}} {
+		if f.v < 0 {
+			errs = append(errs, fmt.Errorf("negative %s %d", f.name, f.v))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("simapi: invalid config: %w", err)

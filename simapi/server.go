@@ -31,6 +31,7 @@ type Server struct {
 	ledger  *Ledger
 	latency time.Duration // per output token; 0 = none
 	seq     atomic.Uint64 // request ids
+	batches *batchStore   // Message Batches, under a lock of their own
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -74,6 +75,7 @@ func New(cfg Config) (*Server, error) {
 		classes: classes,
 		created: time.Now(),
 		ledger:  newLedger(),
+		batches: newBatchStore(),
 		latency: lat,
 		ctx:     ctx,
 		cancel:  cancel,
@@ -105,8 +107,9 @@ func (s *Server) SetSpendLimited(key string, limited bool) {
 }
 
 // Handler returns the server's HTTP handler. It serves POST /v1/messages,
-// POST /v1/messages/count_tokens and POST /v1/chat/completions, and 404 not_found_error
-// for anything else. Handlers in flight stop when Close is called.
+// POST /v1/messages/count_tokens, the Message Batches routes under /v1/messages/batches
+// and POST /v1/chat/completions, and 404 not_found_error for anything else. Handlers in
+// flight stop when Close is called.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(s.serveHTTP)
 }
@@ -128,12 +131,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer stop()
 	r = r.WithContext(ctx)
 
-	switch r.URL.Path {
-	case "/v1/messages":
+	switch p := r.URL.Path; {
+	case p == "/v1/messages":
 		s.messages(w, r)
-	case "/v1/messages/count_tokens":
+	case p == "/v1/messages/count_tokens":
 		s.countTokens(w, r)
-	case "/v1/chat/completions":
+	case isBatchPath(p):
+		s.serveBatches(w, r)
+	case p == "/v1/chat/completions":
 		s.chatCompletions(w, r)
 	default:
 		s.ledger.outcome("", "", Rejected)
@@ -176,8 +181,9 @@ func (s *Server) Start() (baseURL string, err error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// Close stops the listener if any, ends every request in flight (streams are cut), and
-// waits until no goroutine of the server remains. It is safe to call more than once.
+// Close stops the listener if any, ends every request in flight (streams are cut), stops
+// the processing of every batch, and waits until no goroutine of the server remains. It is
+// safe to call more than once.
 func (s *Server) Close() {
 	s.mu.Lock()
 	if s.closed {
@@ -201,6 +207,7 @@ func (s *Server) Close() {
 	for _, p := range pipes {
 		p.abort(ErrClosed)
 	}
+	s.batches.close()
 	s.cancel()
 	s.wg.Wait()
 }
