@@ -42,3 +42,29 @@ func TierClasses(tierName string) ([]Class, error) {
 	}
 	return out, nil
 }
+
+// BatchLimits are the Message Batches limits of a simulated account, one field per Config
+// field; a zero field means what the Config field's zero means (unlimited, or the
+// documented default).
+type BatchLimits struct {
+	RPM         int64 // Config.BatchRPM: calls per minute over all batch endpoints
+	Queue       int64 // Config.BatchQueue: batch requests in the processing queue
+	MaxRequests int64 // Config.MaxBatchRequests: requests in one batch
+	MaxBytes    int64 // Config.MaxBatchBytes: bytes of one create body
+}
+
+// TierBatchLimits returns the Message Batches limits ratekeeper's presets give the named
+// Anthropic tier (tier.TierInfo.Batches), named as TierClasses names tiers. Zero fields are
+// limits the presets do not publish for the tier. Set them with
+//
+//	bl, err := simapi.TierBatchLimits("build")
+//	cfg.BatchRPM, cfg.BatchQueue = bl.RPM, bl.Queue
+//	cfg.MaxBatchRequests, cfg.MaxBatchBytes = bl.MaxRequests, bl.MaxBytes
+func TierBatchLimits(tierName string) (BatchLimits, error) {
+	t, err := tier.LookupTier(tier.Anthropic, tierName)
+	if err != nil {
+		return BatchLimits{}, fmt.Errorf("simapi: %w", err)
+	}
+	b := t.Batches
+	return BatchLimits{RPM: b.RPM, Queue: b.QueuedRequests, MaxRequests: b.MaxRequestsPerBatch, MaxBytes: b.MaxBatchBytes}, nil
+}

@@ -27,3 +27,26 @@ func TestTierClasses(t *testing.T) {
 		t.Fatalf("TierClasses(platinum) = %v; want ErrUnknownTier", err)
 	}
 }
+
+func TestTierBatchLimits(t *testing.T) {
+	bl, err := simapi.TierBatchLimits("Build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti, err := tier.LookupTier(tier.Anthropic, "build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := simapi.BatchLimits{RPM: ti.Batches.RPM, Queue: ti.Batches.QueuedRequests,
+		MaxRequests: ti.Batches.MaxRequestsPerBatch, MaxBytes: ti.Batches.MaxBatchBytes}
+	if bl != want || bl.RPM == 0 || bl.Queue == 0 {
+		t.Errorf("TierBatchLimits(Build) = %+v; want the preset's %+v", bl, want)
+	}
+	cfg := simapi.Config{BatchRPM: bl.RPM, BatchQueue: bl.Queue, MaxBatchRequests: bl.MaxRequests, MaxBatchBytes: bl.MaxBytes}
+	if _, err := simapi.New(cfg); err != nil {
+		t.Errorf("New with the tier's batch limits: %v", err)
+	}
+	if _, err := simapi.TierBatchLimits("platinum"); !errors.Is(err, tier.ErrUnknownTier) {
+		t.Errorf("TierBatchLimits(platinum) = %v; want ErrUnknownTier", err)
+	}
+}
