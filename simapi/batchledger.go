@@ -10,7 +10,7 @@ import (
 type BatchRecord struct {
 	ID       string
 	Key      string    // the API key that created it
-	Created  time.Time // when the create was answered
+	Created  time.Time // its created_at
 	Ended    time.Time // when processing ended; zero while it goes on
 	Requests int       // the requests (items) in the batch
 	Bytes    int64     // the size of the create body
