@@ -64,6 +64,10 @@ type simFlags struct {
 	overloadProb float64
 	seed         uint64
 	latency      time.Duration
+	batchLatency time.Duration
+	// batches are the Message Batches limits the simulated API enforces
+	// (set from the budget's tier, not a flag).
+	batches tier.BatchLimits
 }
 
 func (s *simFlags) register(fs *pflag.FlagSet) {
@@ -71,6 +75,7 @@ func (s *simFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&s.burst, "sim-burst", 0, "simulated API: enforce the per-minute limits over this interval, like a server with sub-minute buckets (0: a full minute)")
 	fs.StringArrayVar(&s.overload, "sim-overload", nil, "simulated API: answer 529 overloaded during `START+DURATION` after it starts (e.g. 20s+5s); repeatable")
 	fs.Float64Var(&s.overloadProb, "sim-overload-prob", 0, "simulated API: the probability that a request is answered 529 overloaded")
+	fs.DurationVar(&s.batchLatency, "sim-batch-latency", 30*time.Second, "simulated API: how long a Message Batch takes to process")
 	fs.Uint64Var(&s.seed, "sim-seed", 0, "simulated API: seed of its output lengths and overload draws")
 	fs.DurationVar(&s.latency, "sim-token-latency", 0, "simulated API: generation time per output token (0: 10µs)")
 }

@@ -37,6 +37,9 @@ type Record struct {
 	Attempts    int `json:"attempts"`
 	RateLimited int `json:"rate_limited,omitempty"`
 	Overloaded  int `json:"overloaded,omitempty"`
+	// BatchID is the Message Batch that answered the request (--mode
+	// batch); Attempts then counts its submissions.
+	BatchID string `json:"batch_id,omitempty"`
 	// Estimate is what the request was priced at before it was sent:
 	// input tokens (with the margin) and the output reservation.
 	Estimate *Usage `json:"estimate,omitempty"`

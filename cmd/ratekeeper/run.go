@@ -67,6 +67,10 @@ type runFlags struct {
 	verbose        bool
 	defaultTierSim string
 	simChanged     bool
+	mode           string
+	within         time.Duration
+	batchPoll      time.Duration
+	batchSize      int64
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -101,6 +105,10 @@ func newRunCmd(e *env) *cobra.Command {
 	fs.DurationVar(&f.progressEvery, "progress-interval", 10*time.Second, "when the output is not a terminal, print a progress line this often")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve the Keeper's Prometheus metrics at http://`addr`/metrics while the run lasts")
 	fs.BoolVar(&f.verbose, "verbose", false, "log every retry, refusal and header sync to stderr")
+	fs.StringVar(&f.mode, "mode", modeRealtime, "the route: realtime (the live endpoint), batch (Message Batches: half the price, results within 24 h) or auto (batch when realtime would not finish --within)")
+	fs.DurationVar(&f.within, "within", time.Hour, "with --mode auto: the wall time the live endpoint must finish within")
+	fs.Int64Var(&f.batchSize, "batch-size", 0, "with --mode batch: the most requests in one batch (default: the tier's limit, 100,000); smaller batches return their results sooner")
+	fs.DurationVar(&f.batchPoll, "batch-poll", 5*time.Second, "with --mode batch: the first wait before a batch is retrieved again (it doubles, up to a minute)")
 	return cmd
 }
 
@@ -139,9 +147,20 @@ func runRequests(ctx context.Context, e *env, f *runFlags, path string) error {
 	if f.resume && f.out == "" {
 		return usageErr("--resume needs --out (the records of the run to continue)")
 	}
+	switch f.mode {
+	case modeRealtime, modeBatch, modeAuto:
+	default:
+		return usageErr("--mode %q: realtime, batch or auto", f.mode)
+	}
+	if f.within <= 0 || f.batchPoll <= 0 || f.batchSize < 0 {
+		return usageErr("--within and --batch-poll must be > 0, and --batch-size ≥ 0")
+	}
 	p, err := f.budget.providerOf()
 	if err != nil {
 		return err
+	}
+	if p == tier.OpenAI && f.mode == modeBatch {
+		return usageErr("--mode batch: OpenAI's Batch API is not supported yet; use --mode realtime")
 	}
 	reportFmt := ""
 	if f.report != "" {
@@ -185,8 +204,10 @@ func runRequests(ctx context.Context, e *env, f *runFlags, path string) error {
 		}
 	}
 	r.budgets = budgets
+	limits := batchLimits(p, cfg)
 
 	if f.simulate {
+		f.sim.batches = limits
 		for m, b := range budgets {
 			budgets[m] = scaleBudget(b, f.sim.scale)
 		}
@@ -205,6 +226,10 @@ func runRequests(ctx context.Context, e *env, f *runFlags, path string) error {
 		cfg = pinned(p, budgets)
 	}
 	r.url = endpoint(p, f.baseURL)
+	mode, why := chooseMode(f, p, jobs, budgets)
+	if why != "" {
+		fmt.Fprintln(e.stderr, why)
+	}
 
 	// --out, and what an earlier run left in it.
 	skipped, unknown := 0, 0
@@ -236,6 +261,10 @@ func runRequests(ctx context.Context, e *env, f *runFlags, path string) error {
 		}
 	} else if !f.simulate {
 		fmt.Fprintln(e.stderr, "warning: no --out: the responses are not kept")
+	}
+
+	if mode == modeBatch {
+		return r.runBatch(ctx, jobs, limits, len(reqs), skipped, unknown)
 	}
 
 	var kopts []ratekeeper.Option

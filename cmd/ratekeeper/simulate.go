@@ -79,6 +79,11 @@ func simulate(ctx context.Context, e *env, f *simulateFlags) error {
 	if err != nil {
 		return err
 	}
+	if p == tier.Anthropic {
+		if ti, err := tier.LookupTier(p, f.budget.tier); err == nil {
+			f.sim.batches = ti.Batches
+		}
+	}
 	srv, err := f.sim.serverOf(classes)
 	if err != nil {
 		return err
@@ -219,6 +224,8 @@ func (s *simFlags) serverOf(classes []simapi.Class) (*simapi.Server, error) {
 	srv, err := simapi.New(simapi.Config{
 		Classes: classes, Burst: s.burst, OverloadWindows: ws, OverloadProbability: s.overloadProb,
 		Seed: s.seed, PerTokenLatency: s.latency,
+		BatchRPM: s.batches.RPM, BatchQueue: s.batches.QueuedRequests, MaxBatchRequests: s.batches.MaxRequestsPerBatch,
+		MaxBatchBytes: s.batches.MaxBatchBytes, BatchLatency: s.batchLatency,
 	})
 	if err != nil {
 		return nil, usageErr("simulated API: %w", err)

@@ -17,12 +17,14 @@ import (
 type summary struct {
 	// Requests is the number of requests in the file; AlreadyRecorded of
 	// them were skipped (--resume), Recorded got a record in this run.
-	Requests        int `json:"requests"`
-	AlreadyRecorded int `json:"already_recorded"`
-	Recorded        int `json:"recorded"`
-	Succeeded       int `json:"succeeded"`
-	Failed          int `json:"failed"`
-	Invalid         int `json:"invalid"`
+	// Mode is the route: realtime (the live endpoint) or batch.
+	Mode            string `json:"mode"`
+	Requests        int    `json:"requests"`
+	AlreadyRecorded int    `json:"already_recorded"`
+	Recorded        int    `json:"recorded"`
+	Succeeded       int    `json:"succeeded"`
+	Failed          int    `json:"failed"`
+	Invalid         int    `json:"invalid"`
 	// ByReason counts the failed and invalid requests by error type.
 	ByReason map[string]int `json:"by_reason,omitempty"`
 	// MaybeSent counts the requests that may have been sent without an
@@ -35,6 +37,10 @@ type summary struct {
 	Attempts    int `json:"attempts"`
 	RateLimited int `json:"rate_limited_429"`
 	Overloaded  int `json:"overloaded_529"`
+	// Batches counts the Message Batches this run waited for, and
+	// Resubmitted the items submitted again (expired, server errors).
+	Batches     int `json:"batches,omitempty"`
+	Resubmitted int `json:"resubmitted,omitempty"`
 	// Wall is the time from the first request queued to the last done;
 	// Minimum the theoretical minimum for what succeeded under the budget,
 	// starting with full buckets (Binding says which model's which limit
@@ -58,7 +64,7 @@ func (d duration) MarshalJSON() ([]byte, error) {
 func (r *runner) summarize(requests, skipped, unknown int, interrupted bool) summary {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := summary{Requests: requests, AlreadyRecorded: skipped, Recorded: len(r.records),
+	s := summary{Mode: modeRealtime, Requests: requests, AlreadyRecorded: skipped, Recorded: len(r.records),
 		MaybeSent: unknown + r.interrupted, Interrupted: interrupted, ByReason: map[string]int{}}
 	var first, last time.Time
 	totals := map[string]*[tier.NumDimensions]int64{}
@@ -143,12 +149,24 @@ func (s summary) print(w io.Writer, asJSON bool) error {
 	if s.MaybeSent > 0 || s.NotSent > 0 {
 		fmt.Fprintf(w, "unfinished:  %d not sent, %d may have been sent (continue with --resume)\n", s.NotSent, s.MaybeSent)
 	}
-	fmt.Fprintf(w, "server:      %d attempts, %d answered 429, %d answered 529\n", s.Attempts, s.RateLimited, s.Overloaded)
-	fmt.Fprintf(w, "wall time:   %v\n", time.Duration(s.Wall).Round(10*time.Millisecond))
-	if s.Minimum > 0 {
+	if s.Mode == modeBatch {
+		fmt.Fprintf(w, "batches:     %d, %d submissions (%d resubmitted)\n", s.Batches, s.Attempts, s.Resubmitted)
+		fmt.Fprintf(w, "wall time:   %v\n", time.Duration(s.Wall).Round(10*time.Millisecond))
+		if s.Minimum > 0 {
+			fmt.Fprintf(w, "live:        the live endpoint would need at least %v (bound by %s)\n", time.Duration(s.Minimum).Round(10*time.Millisecond), s.Binding)
+		} else {
+			fmt.Fprintln(w, "live:        the live endpoint could take it all at once (no limit binds)")
+		}
+	} else {
+		fmt.Fprintf(w, "server:      %d attempts, %d answered 429, %d answered 529\n", s.Attempts, s.RateLimited, s.Overloaded)
+		fmt.Fprintf(w, "wall time:   %v\n", time.Duration(s.Wall).Round(10*time.Millisecond))
+	}
+	switch {
+	case s.Mode == modeBatch:
+	case s.Minimum > 0:
 		fmt.Fprintf(w, "minimum:     %v (bound by %s, from full buckets)\n", time.Duration(s.Minimum).Round(10*time.Millisecond), s.Binding)
 		fmt.Fprintf(w, "efficiency:  %.2f\n", s.Efficiency)
-	} else {
+	default:
 		fmt.Fprintln(w, "minimum:     0 (the work fits in the buckets at once: no limit binds)")
 	}
 	fmt.Fprintf(w, "tokens:      %d input, %d output", s.Tokens.InputTokens, s.Tokens.OutputTokens)
