@@ -14,7 +14,6 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/ratekeeper/ratekeeper/batch"
-	"github.com/ratekeeper/ratekeeper/limiter"
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 
@@ -25,55 +24,36 @@ const (
 	modeAuto     = "auto"
 )
 
-// chooseMode resolves --mode auto: the live endpoint if the workload's
-// likely minimum under the budget is within --within, Message Batches
-// otherwise. It returns the mode and the one line that says why.
-func chooseMode(f *runFlags, p tier.Provider, jobs []job, budgets map[string]tier.Budget) (string, string) {
+// chooseMode resolves --mode auto as plan does: the live endpoint if the
+// workload surely finishes within --within under the budget (outputs at
+// max_tokens), Message Batches otherwise. It returns the mode and the one
+// line that says why.
+func chooseMode(f *runFlags, p tier.Provider, jobs []job, cfg *tier.Config) (string, string) {
 	if f.mode != modeAuto {
 		return f.mode, ""
 	}
-	live, binding := likelyMinimum(jobs, budgets)
 	at := f.budget.tier
 	if f.budget.config != "" {
 		at = "--config " + f.budget.config
 	}
-	need := fmt.Sprintf("about %s at %s", roundDur(live), at)
-	if binding != "" {
-		need += " (" + binding + " binds)"
+	models, _ := totalsOf(jobs)
+	row := planAt(at, cfg, models)
+	bound, floor := time.Duration(row.Minimum), time.Duration(row.Floor)
+	need := fmt.Sprintf("up to %s at %s", roundDur(bound), at)
+	if bound == 0 {
+		need = fmt.Sprintf("no wait at %s (the work fits in its buckets at once)", at)
+	} else if row.Binding != "" {
+		need += fmt.Sprintf(" (%s binds; at least %s without output)", row.Binding, roundDur(floor))
 	}
 	switch {
 	case p == tier.OpenAI:
 		return modeRealtime, "mode: realtime (OpenAI's Batch API is not supported yet); the live endpoint needs " + need
-	case live <= f.within:
+	case len(row.Missing) > 0:
+		return modeRealtime, "mode: realtime: the budget has no limits for " + strings.Join(row.Missing, ", ") + " to plan with"
+	case bound <= f.within:
 		return modeRealtime, fmt.Sprintf("mode: realtime: the live endpoint needs %s, within --within %s", need, f.within)
 	}
-	return modeBatch, fmt.Sprintf("mode: batch: the live endpoint would need %s, more than --within %s; Message Batches have their own limits and cost half as much", need, f.within)
-}
-
-// likelyMinimum is the least time the live endpoint needs for the valid
-// jobs under budgets, at their point estimates (expected output, input
-// without margin): the slowest model's binding limit.
-func likelyMinimum(jobs []job, budgets map[string]tier.Budget) (time.Duration, string) {
-	totals := map[string]*[tier.NumDimensions]int64{}
-	for _, j := range jobs {
-		if j.err != nil {
-			continue
-		}
-		t := totals[j.model]
-		if t == nil {
-			t = new([tier.NumDimensions]int64)
-			totals[j.model] = t
-		}
-		addCost(t, limiter.Cost{Requests: 1, InputTokens: j.est.PointTokens, OutputTokens: j.est.OutputExpected})
-	}
-	var most time.Duration
-	binding := ""
-	for _, m := range sortedKeys(totals) {
-		if floor, d, ok := minimumTime(budgets[m], *totals[m]); ok && floor > most {
-			most, binding = floor, m+" "+strings.ToUpper(d.Field())
-		}
-	}
-	return most, binding
+	return modeBatch, fmt.Sprintf("mode: batch: the live endpoint may need %s, more than --within %s; Message Batches have their own limits and cost half as much", need, f.within)
 }
 
 // batchLimits are the Message Batches limits of the budget's tier (zero,

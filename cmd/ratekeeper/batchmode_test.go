@@ -41,9 +41,9 @@ func TestRunBatchSimulated(t *testing.T) {
 
 func TestRunAutoSaysWhy(t *testing.T) {
 	for _, c := range []struct{ within, scale, want string }{
-		{"1h", "1", "mode: realtime: the live endpoint needs about 0s at tier-2, within --within 1h"},
-		// At 2% of tier 2's limits (1,800 OTPM), 30 requests take 40 s live.
-		{"10s", "0.02", "mode: batch: the live endpoint would need about 40s at tier-2 (claude-sonnet-4-6 OTPM binds), more than --within 10s"},
+		{"1h", "1", "mode: realtime: the live endpoint needs no wait at tier-2 (the work fits in its buckets at once), within --within 1h"},
+		// At 2% of tier 2's limits (1,800 OTPM), 30 requests of 100 output tokens take up to 40 s live.
+		{"10s", "0.02", "mode: batch: the live endpoint may need up to 40s at tier-2 (claude-sonnet-4-6 OTPM binds; at least 30s without output), more than --within 10s"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), []string{"run", "--simulate", "--sim-scale", c.scale, "--quiet", "--mode", "auto", "--within", c.within,

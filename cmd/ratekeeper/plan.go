@@ -120,21 +120,9 @@ func planRequests(e *env, f *planFlags, path string) error {
 				return usageErr("%w", j.err)
 			}
 			pl.Invalid = append(pl.Invalid, fmt.Sprintf("line %d (%s): %v", j.line, j.id, j.err))
-			continue
-		}
-		t := pl.Models[j.model]
-		if t == nil {
-			t = &planTotals{}
-			pl.Models[j.model] = t
-		}
-		for _, t := range []*planTotals{t, &pl.Total} {
-			t.Requests++
-			t.InputTokens += j.est.PointTokens
-			t.InputReserved += j.est.InputTokens
-			t.MaxOutputTotal += j.est.MaxOutputTokens
-			t.Bytes += int64(len(j.body))
 		}
 	}
+	pl.Models, pl.Total = totalsOf(jobs)
 	if len(pl.Models) == 0 {
 		return withCode(exitFailed, fmt.Errorf("%s: no valid request:\n%s", path, strings.Join(pl.Invalid, "\n")))
 	}
@@ -170,6 +158,30 @@ func planRequests(e *env, f *planFlags, path string) error {
 	}
 	pl.print(e.stdout)
 	return nil
+}
+
+// totalsOf sums the estimates of the valid jobs, per model and in all.
+func totalsOf(jobs []job) (map[string]*planTotals, planTotals) {
+	models := map[string]*planTotals{}
+	var total planTotals
+	for _, j := range jobs {
+		if j.err != nil {
+			continue
+		}
+		t := models[j.model]
+		if t == nil {
+			t = &planTotals{}
+			models[j.model] = t
+		}
+		for _, t := range []*planTotals{t, &total} {
+			t.Requests++
+			t.InputTokens += j.est.PointTokens
+			t.InputReserved += j.est.InputTokens
+			t.MaxOutputTotal += j.est.MaxOutputTokens
+			t.Bytes += int64(len(j.body))
+		}
+	}
+	return models, total
 }
 
 // errorsIsConfig reports an error of the budget itself rather than of a

@@ -226,7 +226,7 @@ func runRequests(ctx context.Context, e *env, f *runFlags, path string) error {
 		cfg = pinned(p, budgets)
 	}
 	r.url = endpoint(p, f.baseURL)
-	mode, why := chooseMode(f, p, jobs, budgets)
+	mode, why := chooseMode(f, p, jobs, cfg)
 	if why != "" {
 		fmt.Fprintln(e.stderr, why)
 	}
