@@ -16,6 +16,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/anthropics/anthropic-sdk-go/v2/option"
 
+	"github.com/ratekeeper/ratekeeper"
 	"github.com/ratekeeper/ratekeeper/batch"
 	"github.com/ratekeeper/ratekeeper/simapi"
 	"github.com/ratekeeper/ratekeeper/tier"
@@ -280,9 +281,26 @@ func TestNothingResubmittedWhenAskedSo(t *testing.T) {
 	})
 }
 
+// countResults counts the results fetched, per path.
+type countResults struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (c *countResults) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/results") {
+		c.mu.Lock()
+		c.n[req.URL.Path]++
+		c.mu.Unlock()
+	}
+	return c.next.RoundTrip(req)
+}
+
 func TestCrashAndResume(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		e := newEnv(t, simapi.Config{MaxBatchRequests: 10}, nil)
+		fetched := &countResults{n: map[string]int{}}
+		e := newEnv(t, simapi.Config{MaxBatchRequests: 10}, func(rt http.RoundTripper) http.RoundTripper { fetched.next = rt; return fetched })
 		state := filepath.Join(t.TempDir(), "work.batches")
 		reqs := requests(35)
 		c := newCollector(t)
@@ -329,7 +347,71 @@ func TestCrashAndResume(t *testing.T) {
 		if got := len(e.srv.Ledger().Batches(key)); got != 4 {
 			t.Errorf("%d batches created for 35 items of 10 a batch, want 4", got)
 		}
+		// Each batch's results were read once, but the one the second run
+		// stopped in the middle of: twice.
+		twice := 0
+		for path, n := range fetched.n {
+			switch {
+			case n == 2:
+				twice++
+			case n != 1:
+				t.Errorf("%s fetched %d times", path, n)
+			}
+		}
+		if len(fetched.n) != 4 || twice != 1 {
+			t.Errorf("results fetched %v: want each of 4 batches once, one of them twice", fetched.n)
+		}
 	})
+}
+
+// The Runner works through a client whose calls go through a Keeper's
+// middleware: the Keeper checks the create and spaces the batch calls
+// within the tier's batch RPM (50 at Tier 1), which the Runner was not
+// told of.
+func TestThroughAKeeper(t *testing.T) {
+	for _, keeper := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keeper %v", keeper), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv, err := simapi.New(simapi.Config{BatchLatency: time.Minute, BatchRPM: 50})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer srv.Close()
+				opts := []option.RequestOption{option.WithAPIKey(key), option.WithBaseURL("http://simapi.test/"),
+					option.WithHTTPClient(&http.Client{Transport: srv.Transport()})}
+				if keeper {
+					k, err := ratekeeper.New(ratekeeper.WithTier(tier.Anthropic, "tier-1"), ratekeeper.WithBatchRPM(50))
+					if err != nil {
+						t.Fatal(err)
+					}
+					opts = append(opts, option.WithMiddleware(k.Middleware), option.WithMaxRetries(0))
+				}
+				r, err := batch.New(anthropic.NewClient(opts...), batch.Options{Limits: tier.BatchLimits{MaxRequestsPerBatch: 5},
+					Poll: 100 * time.Millisecond, MaxPoll: 2 * time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				reqs := requests(100) // 20 batches, polled every 2 s at most: far above 50 calls a minute
+				c := newCollector(t)
+				if _, err := r.Run(context.Background(), reqs, c.deliver); err != nil {
+					t.Fatal(err)
+				}
+				c.checkAll(reqs)
+				submittedOnce(t, srv, reqs)
+				// Under the bubble's exact clock, a call the Keeper sends at the
+				// very instant its bucket refills to one request can meet the
+				// server's bucket a rounding short of it: one such 429 (which
+				// the Keeper waits out) is allowed, not more.
+				n := srv.Ledger().BatchCounts(key).RateLimited
+				if keeper && n > 1 {
+					t.Errorf("%d batch calls answered 429 under a Keeper that knows the batch RPM", n)
+				}
+				if !keeper && n < 10 {
+					t.Errorf("%d batch calls answered 429 without a Keeper: the test proves nothing", n)
+				}
+			})
+		})
+	}
 }
 
 // loseAnswer passes requests on but, the first time a create reaches the
