@@ -90,6 +90,12 @@ func parseRequest(line int, raw []byte, p tier.Provider) request {
 		key := "params"
 		if p == tier.OpenAI {
 			key = "body"
+			if m, ok := top["method"]; ok {
+				var method string
+				if json.Unmarshal(m, &method) != nil || method != "POST" {
+					return fail("method %s: an OpenAI batch line's method is POST", m)
+				}
+			}
 			if u, ok := top["url"]; ok {
 				var url string
 				if json.Unmarshal(u, &url) != nil || (url != "/v1/chat/completions" && url != "/chat/completions") {

@@ -22,6 +22,7 @@ func TestRunOpenAI(t *testing.T) {
 {"custom_id":"b-1","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","max_tokens":50,"messages":[{"role":"user","content":"Say hello."}]}}
 {"custom_id":"s-1","body":{"model":"gpt-4o-mini","max_tokens":50,"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Stream."}]}}
 {"custom_id":"bad-url","method":"POST","url":"/v1/embeddings","body":{"model":"gpt-4o-mini"}}
+{"custom_id":"bad-method","method":"GET","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","max_tokens":5,"messages":[{"role":"user","content":"Hi."}]}}
 `), 0o644)
 	out := filepath.Join(dir, "out.jsonl")
 	var so, se bytes.Buffer
@@ -44,6 +45,9 @@ func TestRunOpenAI(t *testing.T) {
 	}
 	if err := json.Unmarshal(s.Response, &cc); err != nil || cc.Object != "chat.completion" || len(cc.Choices) != 1 || cc.Choices[0].Message.Content == "" || s.Usage == nil || s.Usage.OutputTokens == 0 {
 		t.Errorf("streamed record = %+v %+v, assembled %s (%v)", s, s.Error, s.Response, err)
+	}
+	if b := byID["bad-method"]; b.Status != statusInvalid || !strings.Contains(b.Error.Message, "method") {
+		t.Errorf("bad method record = %+v", b)
 	}
 	if b := byID["bad-url"]; b.Status != statusInvalid || !strings.Contains(b.Error.Message, "embeddings") {
 		t.Errorf("bad url record = %+v", b)
