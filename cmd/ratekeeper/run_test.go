@@ -87,9 +87,10 @@ failed:      0, invalid: 2 (malformed 2)
 server:      12 attempts, 0 answered 429, 0 answered 529
 wall time: …
 minimum: …
-tokens:      ` // the counts follow
-	if !strings.HasPrefix(got, want) {
-		t.Errorf("summary:\n%s\nwant it to start with\n%s", got, want)
+tokens:      408 input, 698 output
+`
+	if got != want {
+		t.Errorf("summary:\n%s\nwant\n%s", got, want)
 	}
 	for _, w := range []string{"line 13 (line-13): malformed", "line 14 (no-max): malformed", "max_tokens"} {
 		if !strings.Contains(stderr.String(), w) {
