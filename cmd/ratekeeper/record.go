@@ -37,6 +37,9 @@ type Record struct {
 	Attempts    int `json:"attempts"`
 	RateLimited int `json:"rate_limited,omitempty"`
 	Overloaded  int `json:"overloaded,omitempty"`
+	// Tries lists the attempts when there was more than one: when each
+	// left and the status it was answered (0: none, a connection error).
+	Tries []Try `json:"tries,omitempty"`
 	// BatchID is the Message Batch that answered the request (--mode
 	// batch); Attempts then counts its submissions.
 	BatchID string `json:"batch_id,omitempty"`
@@ -53,6 +56,12 @@ type Record struct {
 	WaitedMS int64 `json:"waited_ms"`
 	// LatencyMS is the time from QueuedAt to DoneAt.
 	LatencyMS int64 `json:"latency_ms"`
+}
+
+// Try is one attempt of a request.
+type Try struct {
+	At     time.Time `json:"at"`
+	Status int       `json:"status,omitempty"`
 }
 
 // Usage is a request's token usage (or estimate). For OpenAI, InputTokens

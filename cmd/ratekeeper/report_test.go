@@ -433,3 +433,35 @@ func TestReportHuman(t *testing.T) {
 		t.Errorf("niceTicks(99000) = %v, %v; want 0, 25k, 50k, 75k, 100k", ticks, top)
 	}
 }
+
+// TestReportMarksEachRefusedAttempt: a record that lists its attempts has
+// its 429s and 529s marked when each attempt left, not when it ended.
+func TestReportMarksEachRefusedAttempt(t *testing.T) {
+	rec := reportOK("claude-sonnet-4-5", 0, 10, 90, 100, 10)
+	rec.Attempts, rec.RateLimited, rec.Overloaded = 4, 2, 1
+	rec.Tries = []Try{{At: reportAt(10), Status: 429}, {At: reportAt(30), Status: 529}, {At: reportAt(50), Status: 429}, {At: reportAt(70), Status: 200}}
+	recs := []Record{rec, reportOK("claude-sonnet-4-5", 0, 0, 2, 10, 1)}
+	limits := map[string]reportLimits{"claude-sonnet-4-5": {RPM: 1000, ITPM: 450000, OTPM: 90000}}
+	root := reportParseSVG(t, reportRender(t, "svg", "run", recs, limits))
+	rep := newReportRun(recs, limits)
+	xs := func(class string) []string {
+		var x []string
+		for _, m := range root.all(reportHasClass(class)) {
+			x = append(x, m.attr["x1"])
+		}
+		return x
+	}
+	at := func(s ...float64) []string {
+		var x []string
+		for _, v := range s {
+			x = append(x, reportNum(rep.xAt(reportAt(v))))
+		}
+		return x
+	}
+	if got, want := xs("mark-429"), at(10, 50); !slices.Equal(got, want) {
+		t.Errorf("429 markers at x %v, want %v (10 s and 50 s)", got, want)
+	}
+	if got, want := xs("mark-529"), at(30); !slices.Equal(got, want) {
+		t.Errorf("529 markers at x %v, want %v (30 s)", got, want)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -307,7 +308,7 @@ func (rep *reportRun) concurrencyPanel(s *reportSVG, top float64, ticks []report
 		}
 	}
 	s.printf(`<g class="panel concurrency" id="panel-concurrency" data-peak-waiting="%d" data-peak-in-flight="%d" data-429="%d" data-529="%d">`+"\n", peakWait, peakFly, n429, n529)
-	s.printf(`<text class="heading" x="%s" y="%s" font-size="13"><tspan font-weight="bold">Concurrency</tspan> · calls waiting (for the budget or a slot) and in flight, all models; 429s and 529s at the time their request ended</text>`+"\n",
+	s.printf(`<text class="heading" x="%s" y="%s" font-size="13"><tspan font-weight="bold">Concurrency</tspan> · calls waiting (for the budget or a slot) and in flight, all models; 429s and 529s at the time their attempt left</text>`+"\n",
 		reportNum(reportLeft), reportNum(top+14))
 	s.printf(`<text class="legend" x="%s" y="%s">`, reportNum(reportLeft), reportNum(top+32))
 	s.printf(`<tspan fill="%s" font-size="14">■</tspan> in flight (peak %s)   `, reportColorUsage, groupDigits(int64(peakFly)))
@@ -347,16 +348,25 @@ func (rep *reportRun) concurrencyPanel(s *reportSVG, top float64, ticks []report
 	row429, row529 := bottom+4, bottom+16
 	s.printf(`<text x="%s" y="%s" text-anchor="end" font-size="10" fill="%s">429</text>`+"\n", reportNum(reportLeft-6), reportNum(row429+9), reportColor429)
 	s.printf(`<text x="%s" y="%s" text-anchor="end" font-size="10" fill="%s">529</text>`+"\n", reportNum(reportLeft-6), reportNum(row529+9), reportColor529)
-	for _, r := range rep.timed {
-		if r.DoneAt.IsZero() {
-			continue
-		}
-		x := reportNum(rep.xAt(r.DoneAt))
-		if r.RateLimited > 0 {
+	mark := func(at time.Time, limited, overloaded bool) {
+		x := reportNum(rep.xAt(at))
+		if limited {
 			s.printf(`<line class="mark-429" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.2"/>`+"\n", x, reportNum(row429), x, reportNum(row429+10), reportColor429)
 		}
-		if r.Overloaded > 0 {
+		if overloaded {
 			s.printf(`<line class="mark-529" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="1.2"/>`+"\n", x, reportNum(row529), x, reportNum(row529+10), reportColor529)
+		}
+	}
+	for _, r := range rep.timed {
+		switch {
+		case len(r.Tries) > 0: // each refusal at the time its attempt left
+			for _, t := range r.Tries {
+				if !t.At.IsZero() {
+					mark(t.At, t.Status == http.StatusTooManyRequests, t.Status == 529 || t.Status == http.StatusServiceUnavailable)
+				}
+			}
+		case !r.DoneAt.IsZero(): // a record without its attempts: at its end
+			mark(r.DoneAt, r.RateLimited > 0, r.Overloaded > 0)
 		}
 	}
 	reportTimeLabels(s, bottom+44, ticks, rep.shown)

@@ -381,3 +381,43 @@ func TestRunUsageErrors(t *testing.T) {
 		t.Errorf("run --help = %v:\n%s", err, so.String())
 	}
 }
+
+// TestRunRecordsEachAttempt: a request answered 529 and retried lists every
+// attempt, in order, with the status it got.
+func TestRunRecordsEachAttempt(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "results.jsonl")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"run", "--simulate", "--quiet", "--sim-overload-prob", "0.5", "--sim-seed", "3",
+		"--out", out, smallRequests(t, 10)}, nil, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	retried := 0
+	for _, r := range readRecords(t, out) {
+		if r.Attempts == 1 {
+			if len(r.Tries) != 0 {
+				t.Errorf("%s: one attempt, yet tries %v", r.ID, r.Tries)
+			}
+			continue
+		}
+		retried++
+		if len(r.Tries) != r.Attempts || r.Tries[0].At != r.SentAt || r.Tries[len(r.Tries)-1].Status != 200 {
+			t.Errorf("%s: %d attempts, tries %+v (sent at %v)", r.ID, r.Attempts, r.Tries, r.SentAt)
+		}
+		n529 := 0
+		for i, try := range r.Tries {
+			if i > 0 && try.At.Before(r.Tries[i-1].At) {
+				t.Errorf("%s: tries out of order: %+v", r.ID, r.Tries)
+			}
+			if try.Status == 529 {
+				n529++
+			}
+		}
+		if n529 != r.Overloaded {
+			t.Errorf("%s: %d tries answered 529, overloaded %d", r.ID, n529, r.Overloaded)
+		}
+	}
+	if retried == 0 {
+		t.Error("no request was retried at an overload probability of 0.5: the test proves nothing")
+	}
+}

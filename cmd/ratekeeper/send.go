@@ -125,6 +125,9 @@ func (r *runner) do(stop, abort context.Context, j *job) {
 	rec.DoneAt = time.Now()
 	a.mu.Lock()
 	rec.Attempts, rec.RateLimited, rec.Overloaded, rec.SentAt = a.n, a.rateLimited, a.overloaded, a.sentAt
+	if a.n > 1 {
+		rec.Tries = a.tries
+	}
 	a.mu.Unlock()
 	rec.LatencyMS = rec.DoneAt.Sub(rec.QueuedAt).Milliseconds()
 	rec.WaitedMS = max(0, (rec.DoneAt.Sub(rec.QueuedAt) - a.onWire(rec.DoneAt)).Milliseconds())

@@ -40,6 +40,7 @@ type attempts struct {
 	n           int
 	rateLimited int
 	overloaded  int
+	tries       []Try
 	// spans are the durations of the attempts before the last, up to
 	// their response headers; lastStart is when the last attempt began.
 	spans     time.Duration
@@ -90,7 +91,6 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(req)
 			return nil, err // nothing is sent that the journal does not know of
 		}
-		a.sentAt = now
 		if a.onSend != nil {
 			a.onSend()
 		}
@@ -99,6 +99,9 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	a.n++
 	start := time.Now()
+	if a.n == 1 {
+		a.sentAt = start // after the journal's sync: when it goes on the wire
+	}
 	a.lastStart = start
 	a.mu.Unlock()
 
@@ -106,6 +109,11 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	a.mu.Lock()
 	a.lastSpan = time.Since(start)
+	try := Try{At: start}
+	if resp != nil {
+		try.Status = resp.StatusCode
+	}
+	a.tries = append(a.tries, try)
 	if resp != nil {
 		switch resp.StatusCode {
 		case http.StatusTooManyRequests:
