@@ -224,6 +224,12 @@ func runRequests(ctx context.Context, e *env, f *runFlags, path string) error {
 		}
 		r.key = "sk-simulated"
 		cfg = pinned(p, budgets)
+		// The summary's minimum and the ETA know the server's sub-minute
+		// buckets (the Keeper, given cfg, does not: it learns them).
+		for m, b := range budgets {
+			b.Burst = f.sim.burst
+			budgets[m] = b
+		}
 	}
 	r.url = endpoint(p, f.baseURL)
 	mode, why := chooseMode(f, p, jobs, cfg)
