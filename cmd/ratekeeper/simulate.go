@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -274,6 +275,11 @@ func writeSimBanner(e *env, p tier.Provider, base string, f *simulateFlags, clas
 	}
 	if f.sim.overloadProb > 0 {
 		fmt.Fprintf(&b, "overloaded at random: %g of requests\n", f.sim.overloadProb)
+	}
+	if p == tier.Anthropic {
+		bl := f.sim.batches
+		fmt.Fprintf(&b, "Message Batches at /v1/messages/batches: %s calls a minute, %s requests in the processing queue, %s a batch; a batch takes %s (--sim-batch-latency)\n",
+			groupOrDash(bl.RPM), groupOrDash(bl.QueuedRequests), groupOrDash(cmp.Or(bl.MaxRequestsPerBatch, 100_000)), f.sim.batchLatency)
 	}
 	for _, n := range notes {
 		b.WriteString("note: " + n + "\n")
