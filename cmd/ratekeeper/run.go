@@ -270,6 +270,9 @@ func runRequests(ctx context.Context, e *env, f *runFlags, path string) error {
 	}
 
 	if mode == modeBatch {
+		if f.report != "" {
+			fmt.Fprintln(e.stderr, "--report: not drawn for Message Batches: the live endpoint's limits it charts do not apply to them")
+		}
 		return r.runBatch(ctx, jobs, limits, len(reqs), skipped, unknown)
 	}
 
