@@ -260,20 +260,20 @@ func (l *Limiter) decideMemory(s *spec, c Cost, floor float64, maxWait time.Dura
 	r := &Reservation{requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens}
 	b.mu.Lock()
 	r.prevLast, r.prevSeq, r.prevLevel = b.s.Last, b.s.Seq, b.s.Level // what an exact Cancel restores
-	d := bucket.ReserveDims(&b.s, now, &s.limits, s.dims, &cost, floor, micros(maxWait), w)
+	d := bucket.ReserveDims(&b.s, now, &s.limits, s.dims, &cost, floor, bucket.Micros(maxWait), w)
 	r.seq = b.s.Seq
 	if d.OK {
 		b.hold(c.Requests, c.InputTokens, c.OutputTokens, 1)
 	}
 	b.mu.Unlock()
 	if !d.OK {
-		res := refusal{Delay: delay(d.Wait), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Since: d.Since}
+		res := refusal{Delay: bucket.Delay(float64(d.Wait)), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Since: d.Since}
 		if d.TooLarge {
 			return nil, res, limitError(&res, false)
 		}
 		return nil, res, nil
 	}
-	r.delay = delay(d.Wait)
+	r.delay = bucket.Delay(float64(d.Wait))
 	r.l.Store(l)
 	return r, refusal{}, nil
 }

@@ -281,7 +281,7 @@ func (l *Limiter) beyond(ctx context.Context, s *spec, res *refusal) error {
 	best := res.Delay
 	if d := res.Dim; d >= 0 && d < int(tier.NumDimensions) {
 		if out := l.outstanding()[d]; out > 0 {
-			best -= delay(s.limits[d].Regain(float64(out)))
+			best -= bucket.Delay(float64(s.limits[d].Regain(float64(out))))
 		}
 	}
 	if best <= left {

@@ -106,7 +106,7 @@ func (m *MemoryStore) Reserve(_ context.Context, key string, req ReserveRequest)
 	cost := costOf(&req.Cost)
 	b.mu.Lock()
 	prev := b.s
-	d := bucket.ReserveDims(&b.s, now, &req.Limits, bucket.Limited(&req.Limits), &cost, req.Floor, micros(req.MaxWait), req.Waiter)
+	d := bucket.ReserveDims(&b.s, now, &req.Limits, bucket.Limited(&req.Limits), &cost, req.Floor, bucket.Micros(req.MaxWait), req.Waiter)
 	seq := b.s.Seq
 	b.mu.Unlock()
 	res := result(d)
@@ -188,24 +188,7 @@ func costOf(c *[bucket.N]int64) bucket.Cost {
 	return f
 }
 
-// micros converts a non-negative duration to whole microseconds, rounding
-// down (a wait limit) and saturating.
-func micros(d time.Duration) int64 {
-	if d <= 0 {
-		return 0
-	}
-	return int64(d / time.Microsecond)
-}
-
 // result converts d, less Prev and Seq.
 func result(d bucket.Decision) ReserveResult {
-	return ReserveResult{OK: d.OK, Delay: delay(d.Wait), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Since: d.Since}
-}
-
-// delay converts a wait in microseconds to a Duration, saturating at Forever.
-func delay(us int64) time.Duration {
-	if us >= int64(Forever/time.Microsecond) {
-		return Forever
-	}
-	return time.Duration(us) * time.Microsecond
+	return ReserveResult{OK: d.OK, Delay: bucket.Delay(float64(d.Wait)), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Since: d.Since}
 }

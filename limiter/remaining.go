@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ratekeeper/ratekeeper/internal/bucket"
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 
@@ -57,7 +58,7 @@ func (l *Limiter) Remaining(ctx context.Context) (Remaining, error) {
 				Capacity:    c,
 				Level:       snap.Level[d],
 				Outstanding: out[d],
-				FullIn:      delay(st.FullIn(&s.limits, int(d))),
+				FullIn:      bucket.Delay(float64(st.FullIn(&s.limits, int(d)))),
 			}
 		}
 	}

@@ -154,13 +154,10 @@ type LowerRequest struct {
 // dims returns the set of dimensions that r selects, as the arithmetic
 // takes it, and the holds in microseconds.
 func (r *LowerRequest) dims() (d bucket.Dims, hold [tier.NumDimensions]int64) {
-	for i, on := range r.Dims {
-		if on {
-			d |= 1 << i
-			hold[i] = micros(r.Hold[i])
-		}
+	for i, h := range r.Hold {
+		hold[i] = bucket.Micros(h)
 	}
-	return d, hold
+	return bucket.Select(&r.Dims), hold
 }
 
 // Snapshot is the levels of a budget's buckets at an instant of the store's

@@ -148,6 +148,17 @@ func Limited(lim *Limits) Dims {
 	return d
 }
 
+// Select returns the dimensions whose entry in on is true.
+func Select(on *[N]bool) Dims {
+	var d Dims
+	for i, v := range on {
+		if v {
+			d |= 1 << i
+		}
+	}
+	return d
+}
+
 // next removes the lowest dimension from d and returns it; d must not be
 // empty. Iterating with it visits dimensions in increasing order, as a loop
 // over all of them would.

@@ -91,12 +91,8 @@ func (s *Store) reserveShared(ctx context.Context, key string, req *limiter.Rese
 	for _, n := range req.Cost {
 		c.put(float64(n))
 	}
-	maxWait := int64(req.MaxWait / time.Microsecond)
-	if req.MaxWait <= 0 {
-		maxWait = 0
-	}
 	c.put(req.Floor)
-	c.put(float64(maxWait))
+	c.put(float64(bucket.Micros(req.MaxWait)))
 	c.put(float64(req.Waiter.ID))
 	c.put(float64(req.Waiter.Since))
 	v, err := s.run(ctx, c)
@@ -118,7 +114,7 @@ func (s *Store) reserveShared(ctx context.Context, key string, req *limiter.Rese
 	if res.TooLarge {
 		res.Delay = limiter.Forever
 	} else {
-		res.Delay = delay(r.f[1])
+		res.Delay = bucket.Delay(r.f[1])
 	}
 	if !res.OK {
 		res.Since = int64(r.f[8])
@@ -174,23 +170,13 @@ func (s *Store) settleShared(ctx context.Context, key string, req *limiter.Settl
 }
 
 func (s *Store) lowerShared(ctx context.Context, key string, req *limiter.LowerRequest) error {
-	var dims int
-	for i, on := range req.Dims {
-		if on {
-			dims |= 1 << i
-		}
-	}
 	c := s.newCall('l', key, &req.Limits)
-	c.put(float64(dims))
+	c.put(float64(bucket.Select(&req.Dims)))
 	for _, l := range req.Level {
 		c.put(l)
 	}
 	for _, h := range req.Hold {
-		hold := int64(h / time.Microsecond)
-		if h <= 0 {
-			hold = 0
-		}
-		c.put(float64(hold))
+		c.put(float64(bucket.Micros(h)))
 	}
 	_, err := s.run(ctx, c)
 	return err
@@ -232,12 +218,4 @@ func (r *reply) parse(v any, short, long int) error {
 		str = str[8:]
 	}
 	return nil
-}
-
-// delay converts a wait in µs to a Duration, saturating at Forever.
-func delay(us float64) time.Duration {
-	if !(us < float64(limiter.Forever/time.Microsecond)) {
-		return limiter.Forever
-	}
-	return time.Duration(us) * time.Microsecond
 }
