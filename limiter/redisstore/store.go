@@ -2,9 +2,7 @@ package redisstore
 
 import (
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ratekeeper/ratekeeper/internal/account"
 	"github.com/ratekeeper/ratekeeper/limiter"
 )
 
@@ -79,12 +78,12 @@ func (e *Error) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
 // Key returns the Redis key of the budget that apiKey draws on in pool (a
 // model class or any name of a limit pool, such as "claude-sonnet"):
 // prefix:{h:pool}, where h is the first 16 hex digits of the SHA-256 of
-// apiKey. The API key never appears in clear; the braces are a Redis
-// Cluster hash tag, so everything of one budget lives in one slot. Pass the
-// result to limiter.WithStore. pool should not contain braces.
+// apiKey (ratekeeper.AccountID). The API key never appears in clear; the
+// braces are a Redis Cluster hash tag, so everything of one budget lives in
+// one slot. Pass the result to limiter.WithStore. pool should not contain
+// braces.
 func Key(prefix, apiKey, pool string) string {
-	sum := sha256.Sum256([]byte(apiKey))
-	return prefix + ":{" + hex.EncodeToString(sum[:8]) + ":" + pool + "}"
+	return prefix + ":{" + account.ID(apiKey) + ":" + pool + "}"
 }
 
 // Store is a limiter.Store whose budgets live in Redis, shared by every
