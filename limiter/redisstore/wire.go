@@ -211,11 +211,13 @@ func (r *reply) parse(v any, short, long int) error {
 	if n := len(str) / 8; len(str)%8 != 0 || n != short && n != long {
 		return fmt.Errorf("%w: %d bytes", errBadReply, len(str))
 	}
-	for r.n = 0; len(str) > 0; r.n++ {
-		b := str[:8] // decoded by hand: binary.LittleEndian would need a []byte copy of the reply
-		r.f[r.n] = math.Float64frombits(uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56)
-		str = str[8:]
+	// The conversion does not copy: the compiler sees that b is only read
+	// and does not outlive the call (go build -gcflags=-m -m: "zero-copy
+	// string->[]byte conversion").
+	b := []byte(str)
+	for r.n = 0; len(b) > 0; r.n++ {
+		r.f[r.n] = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		b = b[8:]
 	}
 	return nil
 }
