@@ -109,8 +109,11 @@ func imageSize(src source) (w, h int, err error) {
 			w = int(bits&0x3fff) + 1
 			h = int(bits>>14&0x3fff) + 1
 		case "VP8X":
-			w = int(uint32(hd[24])|uint32(hd[25])<<8|uint32(hd[26])<<16) + 1
-			h = int(uint32(hd[27])|uint32(hd[28])<<8|uint32(hd[29])<<16) + 1
+			// Canvas width and height less one, 24-bit little-endian at
+			// 24 and 27: the top three bytes of the 32-bit words that end
+			// there (the header may stop at byte 30).
+			w = int(binary.LittleEndian.Uint32(hd[23:27])>>8) + 1
+			h = int(binary.LittleEndian.Uint32(hd[26:30])>>8) + 1
 		default:
 			return 0, 0, errImageFormat
 		}

@@ -83,8 +83,10 @@ func webpConfig(r io.Reader) (image.Config, error) {
 		bits := binary.LittleEndian.Uint32(d[1:5])
 		return image.Config{Width: int(bits&0x3fff) + 1, Height: int(bits>>14&0x3fff) + 1}, nil
 	case "VP8X":
-		w := int(d[4]) | int(d[5])<<8 | int(d[6])<<16
-		h := int(d[7]) | int(d[8])<<8 | int(d[9])<<16
+		// Canvas width and height less one, 24-bit little-endian at 4
+		// and 7: the top three bytes of the 32-bit words that end there.
+		w := int(binary.LittleEndian.Uint32(d[3:7]) >> 8)
+		h := int(binary.LittleEndian.Uint32(d[6:10]) >> 8)
 		return image.Config{Width: w + 1, Height: h + 1}, nil
 	}
 	return image.Config{}, errImage
