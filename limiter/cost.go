@@ -3,7 +3,6 @@ package limiter
 import (
 	"fmt"
 
-	"github.com/ratekeeper/ratekeeper/internal/bucket"
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 
@@ -41,22 +40,11 @@ const maxCost = 1 << 50
 // PerDimension spreads c over the dimensions, as the buckets are charged:
 // requests to RPM and RPD, input tokens to ITPM, output tokens to OTPM, and
 // both to TPM and TPD.
-func (c Cost) PerDimension() [tier.NumDimensions]int64 { return c.vector() }
-
-// vector spreads c over the dimensions.
-func (c Cost) vector() (v [tier.NumDimensions]int64) {
+func (c Cost) PerDimension() (v [tier.NumDimensions]int64) {
 	t := c.InputTokens + c.OutputTokens
 	v[tier.RPM], v[tier.ITPM], v[tier.OTPM], v[tier.TPM], v[tier.RPD], v[tier.TPD] =
 		c.Requests, c.InputTokens, c.OutputTokens, t, c.Requests, t
 	return v
-}
-
-// units is c.vector() in the arithmetic's float64.
-func (c Cost) units() (u bucket.Cost) {
-	t := float64(c.InputTokens + c.OutputTokens)
-	u[tier.RPM], u[tier.ITPM], u[tier.OTPM], u[tier.TPM], u[tier.RPD], u[tier.TPD] =
-		float64(c.Requests), float64(c.InputTokens), float64(c.OutputTokens), t, float64(c.Requests), t
-	return u
 }
 
 // validate checks that every field of c lies in [0, maxCost] (a negative

@@ -187,7 +187,7 @@ func (l *Limiter) Allow(ctx context.Context, c Cost) (*Reservation, error) {
 	if l.line.n.Load() > 0 {
 		if res, blocked := l.line.blocks(c.Priority); blocked {
 			le := limitError(&res, false)
-			le.Need = c.vector()[le.Dimension]
+			le.Need = c.PerDimension()[le.Dimension]
 			return nil, le
 		}
 	}
@@ -235,7 +235,7 @@ func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Dura
 	if l.memb != nil {
 		return l.decideMemory(s, c, floor, maxWait, w)
 	}
-	req := ReserveRequest{Limits: s.limits, Cost: c.vector(), Floor: floor, MaxWait: maxWait, Waiter: w}
+	req := ReserveRequest{Limits: s.limits, Cost: c.PerDimension(), Floor: floor, MaxWait: maxWait, Waiter: w}
 	res, err := l.store.Reserve(ctx, l.key, req)
 	if err != nil {
 		return nil, refusal{}, fmt.Errorf("limiter: reserve: %w", err)
@@ -254,7 +254,8 @@ func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Dura
 // lookup. The mutex is held only to save the state (for an exact Cancel)
 // and for the arithmetic.
 func (l *Limiter) decideMemory(s *spec, c Cost, floor float64, maxWait time.Duration, w Waiter) (*Reservation, refusal, error) {
-	cost := c.units()
+	units := c.PerDimension()
+	cost := costOf(&units)
 	now := l.mem.micros()
 	b := l.memb
 	r := &Reservation{requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens}

@@ -298,9 +298,9 @@ func (l *Limiter) outstanding() [tier.NumDimensions]int64 {
 		b.mu.Lock()
 		out := b.out
 		b.mu.Unlock()
-		return Cost{Requests: out[0], InputTokens: out[1], OutputTokens: out[2]}.vector()
+		return Cost{Requests: out[0], InputTokens: out[1], OutputTokens: out[2]}.PerDimension()
 	}
-	return Cost{Requests: l.out[0].Load(), InputTokens: l.out[1].Load(), OutputTokens: l.out[2].Load()}.vector()
+	return Cost{Requests: l.out[0].Load(), InputTokens: l.out[1].Load(), OutputTokens: l.out[2].Load()}.PerDimension()
 }
 
 // hold counts c as outstanding (sign 1) or settled (sign −1).

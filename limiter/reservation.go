@@ -74,7 +74,7 @@ func (r *Reservation) Commit(used Cost) error {
 	}
 	defer l.settled(r)
 	s := l.spec.Load()
-	reserved, u := r.Cost().vector(), used.vector()
+	reserved, u := r.Cost().PerDimension(), used.PerDimension()
 	var delta [tier.NumDimensions]int64
 	var nonzero bool
 	for i := range delta {
@@ -112,7 +112,7 @@ func (r *Reservation) Cancel() {
 	}
 	defer l.settled(r)
 	s := l.spec.Load()
-	delta := r.Cost().vector()
+	delta := r.Cost().PerDimension()
 	if l.memb != nil {
 		u := r.undo() // on the stack: the memory path does not retain it
 		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &u, r)
