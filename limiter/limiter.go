@@ -254,14 +254,13 @@ func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Dura
 // lookup. The mutex is held only to save the state (for an exact Cancel)
 // and for the arithmetic.
 func (l *Limiter) decideMemory(s *spec, c Cost, floor float64, maxWait time.Duration, w Waiter) (*Reservation, refusal, error) {
-	units := c.PerDimension()
-	cost := costOf(&units)
+	cost := c.PerDimension()
 	now := l.mem.micros()
 	b := l.memb
 	r := &Reservation{requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens}
 	b.mu.Lock()
 	r.prevLast, r.prevSeq, r.prevLevel = b.s.Last, b.s.Seq, b.s.Level // what an exact Cancel restores
-	d := bucket.ReserveDims(&b.s, now, &s.limits, s.dims, &cost, floor, bucket.Micros(maxWait), w)
+	d := b.s.decide(now, &s.limits, s.dims, &cost, floor, maxWait, w)
 	r.seq = b.s.Seq
 	if d.OK {
 		b.hold(c.Requests, c.InputTokens, c.OutputTokens, 1)

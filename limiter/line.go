@@ -253,7 +253,7 @@ func (l *Limiter) release(w Waiter) {
 	if l.memb != nil {
 		now := l.mem.micros()
 		l.memb.mu.Lock()
-		bucket.Release(&l.memb.s, now, &s.limits, w.ID)
+		bucket.Release(l.memb.s.b(), now, &s.limits, w.ID)
 		l.memb.mu.Unlock()
 		return
 	}

@@ -28,7 +28,7 @@ type MemoryStore struct {
 
 type memBudget struct {
 	mu sync.Mutex // guards s and out
-	s  bucket.State
+	s  State
 	// out is what the unsettled reservations of the Limiters of this
 	// budget hold: requests, input and output tokens (kept here, under
 	// mu, rather than in atomics of each Limiter: the admission path
@@ -85,7 +85,7 @@ func (m *MemoryStore) budget(key string, now int64) *memBudget {
 	if b, ok := m.budgets.Load(key); ok {
 		return b.(*memBudget)
 	}
-	b, _ := m.budgets.LoadOrStore(key, &memBudget{s: bucket.Fresh(now)})
+	b, _ := m.budgets.LoadOrStore(key, &memBudget{s: newState(now)})
 	return b.(*memBudget)
 }
 
@@ -99,96 +99,58 @@ func (m *MemoryStore) micros() int64 {
 	return m.epochMicros + int64(time.Since(m.epoch)/time.Microsecond)
 }
 
-// Reserve implements [Store].
+// Reserve implements [Store] with [State.Reserve].
 func (m *MemoryStore) Reserve(_ context.Context, key string, req ReserveRequest) (ReserveResult, error) {
 	now := m.micros()
 	b := m.budget(key, now)
-	cost := costOf(&req.Cost)
 	b.mu.Lock()
-	prev := b.s
-	d := bucket.ReserveDims(&b.s, now, &req.Limits, bucket.Limited(&req.Limits), &cost, req.Floor, bucket.Micros(req.MaxWait), req.Waiter)
-	seq := b.s.Seq
+	res := b.s.reserve(now, &req)
 	b.mu.Unlock()
-	res := result(d)
-	res.Seq = seq
-	if d.OK {
-		res.Prev = prev
-	}
 	return res, nil
 }
 
-// Settle implements [Store].
+// Settle implements [Store] with [State.Settle].
 func (m *MemoryStore) Settle(_ context.Context, key string, req SettleRequest) error {
 	now := m.micros()
 	b := m.budget(key, now)
-	if req.Release != 0 {
-		b.mu.Lock()
-		bucket.Release(&b.s, now, &req.Limits, req.Release)
-		b.mu.Unlock()
-		return nil
-	}
-	m.settle(b, now, &req.Limits, &req.Delta, req.Undo, nil)
+	b.mu.Lock()
+	b.s.settleRequest(now, &req)
+	b.mu.Unlock()
 	return nil
 }
 
-// settle is Settle on b (nothing when units is nil); Limiter calls it
-// directly, with the reservation r it settles, whose cost leaves b.out.
+// settle is Settle for a Limiter settling r: units are added (or, with
+// undo, r is undone if nothing happened since), unless units is nil, and
+// r's cost leaves b.out, under one lock.
 func (m *MemoryStore) settle(b *memBudget, now int64, lim *Limits, units *[bucket.N]int64, undo *Undo, r *Reservation) {
-	var delta bucket.Cost
-	if units != nil {
-		delta = costOf(units)
-	}
 	b.mu.Lock()
-	switch {
-	case units == nil:
-	case undo != nil:
-		bucket.Cancel(&b.s, now, lim, &undo.Prev, undo.Seq, &delta)
-	default:
-		bucket.Settle(&b.s, now, lim, &delta)
+	if units != nil {
+		b.s.settle(now, lim, units, undo)
 	}
-	if r != nil {
-		b.hold(r.requests, r.inputTokens, r.outputTokens, -1)
-	}
+	b.hold(r.requests, r.inputTokens, r.outputTokens, -1)
 	b.mu.Unlock()
 }
 
-// Lower implements [Store].
+// Lower implements [Store] with [State.Lower].
 func (m *MemoryStore) Lower(_ context.Context, key string, req LowerRequest) error {
-	dims, hold := req.dims()
 	now := m.micros()
 	b := m.budget(key, now)
 	b.mu.Lock()
-	bucket.LowerDims(&b.s, now, &req.Limits, dims, &req.Level, &hold)
+	b.s.lower(now, &req)
 	b.mu.Unlock()
 	return nil
 }
 
-// Snapshot implements [Store].
+// Snapshot implements [Store] with [State.Snapshot]. A key the store has
+// not seen is a full budget; Snapshot does not create it.
 func (m *MemoryStore) Snapshot(_ context.Context, key string, limits Limits) (Snapshot, error) {
 	now := m.micros()
-	var s bucket.State
+	s := newState(now)
 	if b, ok := m.budgets.Load(key); ok {
 		b := b.(*memBudget)
 		b.mu.Lock()
 		s = b.s
 		b.mu.Unlock()
-	} else {
-		s = bucket.Fresh(now)
 	}
-	s.Advance(now, &limits)
-	return Snapshot{At: time.UnixMicro(s.Last), Level: s.Level}, nil
-}
-
-// costOf converts whole units to the arithmetic's float64.
-func costOf(c *[bucket.N]int64) bucket.Cost {
-	var f bucket.Cost
-	for i, v := range c {
-		f[i] = float64(v)
-	}
-	return f
-}
-
-// result converts d, less Prev and Seq.
-func result(d bucket.Decision) ReserveResult {
-	return ReserveResult{OK: d.OK, Delay: bucket.Delay(float64(d.Wait)), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Since: d.Since}
+	return s.snapshot(now, &limits), nil
 }

@@ -50,7 +50,7 @@ func (l *Limiter) Remaining(ctx context.Context) (Remaining, error) {
 	}
 	r := Remaining{At: snap.At, Waiting: int(l.line.n.Load())}
 	out := l.outstanding()
-	st := State{Level: snap.Level}
+	st := bucket.State{Level: snap.Level}
 	for d := range tier.NumDimensions {
 		if c := s.limits[d].Capacity; c > 0 {
 			r.Buckets[d] = Bucket{

@@ -17,13 +17,16 @@ var _ [int(tier.NumDimensions) - bucket.N]struct{}
 // every admission decision atomically. The [MemoryStore] is the default; the
 // redisstore package shares budgets between processes.
 //
-// The arithmetic is fixed (see the package documentation of Limiter and the
-// conformance suite in limiter/storetest): a Store decides where the state
-// lives and where the time comes from. Every method must be safe for
-// concurrent use by multiple goroutines and, for a shared store, by multiple
-// processes: each call is one atomic step on one key. Limits travel with
-// every call, so a Store holds no configuration and limits can change
-// between calls. Requests are passed by value so that the admission path does not allocate.
+// The arithmetic is fixed, and public: each method applies the [State]
+// method of the same name to the key's state, at the store's now. A Store
+// decides only where the state lives and where the time comes from (see
+// State for how to write one, and the conformance suite in
+// limiter/storetest, which every store must pass). Every method must be
+// safe for concurrent use by multiple goroutines and, for a shared store,
+// by multiple processes: each call is one atomic step on one key. Limits
+// travel with every call, so a Store holds no configuration and limits can
+// change between calls. Requests are passed by value so that the admission
+// path does not allocate.
 //
 // Errors are the store's own trouble (a network failure, a timeout), never
 // "over the limit": a refusal is a ReserveResult with OK false.
@@ -49,13 +52,6 @@ type BucketLimit = bucket.Limit
 
 // Limits are the shapes of a budget's buckets, indexed by tier.Dimension.
 type Limits = bucket.Limits
-
-// State is a budget's buckets at an instant, as a store keeps them: the
-// levels (negative while callers hold places in line) as of Last
-// (microseconds since the Unix epoch in the store's clock), and Seq, which
-// every mutation increments. It is exposed so that a reservation can carry
-// what it needs to undo itself exactly; callers of Limiter never need it.
-type State = bucket.State
 
 // ReserveRequest asks a Store to admit a cost.
 type ReserveRequest struct {
@@ -149,15 +145,6 @@ type LowerRequest struct {
 	// sync with a remaining count, a retry-after to freeze. A negative
 	// Hold counts as 0.
 	Hold [tier.NumDimensions]time.Duration
-}
-
-// dims returns the set of dimensions that r selects, as the arithmetic
-// takes it, and the holds in microseconds.
-func (r *LowerRequest) dims() (d bucket.Dims, hold [tier.NumDimensions]int64) {
-	for i, h := range r.Hold {
-		hold[i] = bucket.Micros(h)
-	}
-	return bucket.Select(&r.Dims), hold
 }
 
 // Snapshot is the levels of a budget's buckets at an instant of the store's
