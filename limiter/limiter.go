@@ -247,7 +247,7 @@ func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Dura
 		}
 		return nil, ref, nil
 	}
-	return newReservation(l, c, res.Delay, &Undo{Prev: res.Prev, Seq: res.Seq}), refusal{}, nil
+	return newReservation(l, c, &res), refusal{}, nil
 }
 
 // decideMemory is decide with the MemoryStore: no interface call, no key
@@ -259,9 +259,9 @@ func (l *Limiter) decideMemory(s *spec, c Cost, floor float64, maxWait time.Dura
 	b := l.memb
 	r := &Reservation{requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens}
 	b.mu.Lock()
-	r.prevLast, r.prevSeq, r.prevLevel = b.s.Last, b.s.Seq, b.s.Level // what an exact Cancel restores
+	r.undo = Undo{Last: b.s.Last, Seq: b.s.Seq, Level: b.s.Level} // what an exact Cancel restores
 	d := b.s.decide(now, &s.limits, s.dims, &cost, floor, maxWait, w)
-	r.seq = b.s.Seq
+	r.undo.Left = b.s.Seq
 	if d.OK {
 		b.hold(c.Requests, c.InputTokens, c.OutputTokens, 1)
 	}

@@ -23,26 +23,22 @@ type Reservation struct {
 	delay time.Duration
 	// The reserved cost; its Priority is always Interactive.
 	requests, inputTokens, outputTokens int64
-	// What an exact Cancel restores (the line's end and peaks stay, see
-	// internal/bucket.Cancel): Last, Seq and the levels before the
-	// reservation, and the Seq it left.
-	prevLast, prevSeq, seq int64
-	prevLevel              [tier.NumDimensions]float64
+	// undo is what an exact Cancel restores. Cancel passes the store a
+	// pointer to it: it lives in the Reservation, so that costs no
+	// allocation.
+	undo Undo
 }
 
-func newReservation(l *Limiter, c Cost, delay time.Duration, undo *Undo) *Reservation {
-	r := &Reservation{delay: delay, requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens,
-		prevLast: undo.Prev.Last, prevSeq: undo.Prev.Seq, seq: undo.Seq, prevLevel: undo.Prev.Level}
+// newReservation returns the reservation of c, admitted by the store as
+// res says.
+func newReservation(l *Limiter, c Cost, res *ReserveResult) *Reservation {
+	r := &Reservation{delay: res.Delay, requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens,
+		undo: res.Undo()}
 	r.l.Store(l)
 	if l.memb == nil { // the memory path counted it under the budget's lock
 		l.hold(r, 1)
 	}
 	return r
-}
-
-// undo is what Settle needs to undo r exactly.
-func (r *Reservation) undo() Undo {
-	return Undo{Prev: State{Last: r.prevLast, Seq: r.prevSeq, Level: r.prevLevel}, Seq: r.seq}
 }
 
 // Delay is how long after the reservation was made the call may act; zero
@@ -114,12 +110,10 @@ func (r *Reservation) Cancel() {
 	s := l.spec.Load()
 	delta := r.Cost().PerDimension()
 	if l.memb != nil {
-		u := r.undo() // on the stack: the memory path does not retain it
-		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &u, r)
+		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &r.undo, r)
 		return
 	}
-	u := r.undo()
-	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta, Undo: &u})
+	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta, Undo: &r.undo})
 }
 
 // settled counts r as settled and wakes the head of the line: what r gave

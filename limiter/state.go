@@ -94,7 +94,7 @@ func (s *State) decide(now int64, lim *Limits, dims bucket.Dims, cost *[tier.Num
 
 // Settle applies req to s at now, as Store.Settle must: it releases the
 // claim of req.Release, or undoes a reservation exactly (req.Undo, if Seq
-// is still Undo.Seq), or adds req.Delta (a refund bounded while calls hold
+// is still Undo.Left), or adds req.Delta (a refund bounded while calls hold
 // places in line, a debit bounded at −capacity). req is not retained.
 func (s *State) Settle(now time.Time, req *SettleRequest) { s.settleRequest(now.UnixMicro(), req) }
 
@@ -114,7 +114,8 @@ func (s *State) settle(now int64, lim *Limits, delta *[tier.NumDimensions]int64,
 		bucket.Settle(s.b(), now, lim, &d)
 		return
 	}
-	bucket.Cancel(s.b(), now, lim, undo.Prev.b(), undo.Seq, &d)
+	prev := bucket.State{Last: undo.Last, Seq: undo.Seq, Level: undo.Level}
+	bucket.Cancel(s.b(), now, lim, &prev, undo.Left, &d)
 }
 
 // Lower caps the buckets req selects at now, as Store.Lower must (see

@@ -29,7 +29,9 @@ var _ [int(tier.NumDimensions) - bucket.N]struct{}
 // path does not allocate.
 //
 // Errors are the store's own trouble (a network failure, a timeout), never
-// "over the limit": a refusal is a ReserveResult with OK false.
+// "over the limit": a refusal is a ReserveResult with OK false. A store
+// neither keeps nor changes what a request points to (SettleRequest.Undo):
+// it is the caller's memory.
 type Store interface {
 	// Reserve admits req.Cost into every bucket of key or into none.
 	Reserve(ctx context.Context, key string, req ReserveRequest) (ReserveResult, error)
@@ -98,11 +100,17 @@ type ReserveResult struct {
 	// floor (TooLarge) or the level above the floor at the decision.
 	Need, Have float64
 	// Prev is the state before the debit and Seq the sequence number the
-	// debit left; Settle uses them to undo the reservation exactly.
+	// debit left: what Settle needs to undo the reservation exactly (see
+	// Undo).
 	Prev State
 	Seq  int64
 	// Since is, for a refused waiter, the Since to pass next time.
 	Since int64
+}
+
+// Undo returns what Settle needs to undo the reservation of r exactly.
+func (r *ReserveResult) Undo() Undo {
+	return Undo{Left: r.Seq, Last: r.Prev.Last, Seq: r.Prev.Seq, Level: r.Prev.Level}
 }
 
 // SettleRequest asks a Store to settle a reservation.
@@ -112,18 +120,26 @@ type SettleRequest struct {
 	// more), clamped to capacity.
 	Delta [tier.NumDimensions]int64
 	// Undo, when set, asks for an exact undo: if the budget's Seq still
-	// equals Undo.Seq, the state is restored to Undo.Prev instead of
-	// adding Delta.
+	// equals Undo.Left, its Last, Seq and Level are restored to Undo's
+	// instead of adding Delta.
 	Undo *Undo
 	// Release, when not 0, is a waiter that gives up: the claim it holds,
 	// if any, is dropped (see Waiter). Delta and Undo are then ignored.
 	Release int64
 }
 
-// Undo identifies the reservation to undo exactly.
+// Undo is what an exact undo of a reservation needs (see
+// ReserveResult.Undo): the Seq the reservation left, and the Last, Seq and
+// Level of the state before it, which the undo restores. (End, Peak and
+// Claim are not restored: they only narrow refunds and set units aside
+// for a waiter, which errs on the safe side.)
 type Undo struct {
-	Prev State
-	Seq  int64
+	// Left is the Seq the reservation left: the undo is exact only while
+	// the budget's Seq is still Left.
+	Left int64
+	// Last, Seq and Level are the state's before the reservation.
+	Last, Seq int64
+	Level     [tier.NumDimensions]float64
 }
 
 // LowerRequest asks a Store to impose the server's view on some of a

@@ -19,8 +19,9 @@
 --            r: cost0..cost5, floor, maxWait (µs), waiter id, waiter since
 --               (µs; 0: now) — bucket.Waiter
 --            s: delta0..delta5
---            u: delta0..delta5, seq, prevLast, prevSeq, prev0..prev5,
---               prevEnd, prevPeak0..prevPeak5
+--            u: delta0..delta5, seq, prevLast, prevSeq, prev0..prev5
+--               (limiter.Undo: the seq the reservation left, and what the
+--               undo restores)
 --            c: waiter id (release its claim: bucket.Release)
 --            l: dims (bit i: lower dimension i, 0-based), level0..level5,
 --               hold0..hold5 (µs)
@@ -56,8 +57,8 @@ elseif op == "c" then -- 20 + 1
   a = {struct.unpack("<ddddddddddddddddddddd", blob, 2)}
 elseif op == "s" then -- 20 + 6
   a = {struct.unpack("<dddddddddddddddddddddddddd", blob, 2)}
-elseif op == "u" then -- 20 + 22
-  a = {struct.unpack("<dddddddddddddddddddddddddddddddddddddddddd", blob, 2)}
+elseif op == "u" then -- 20 + 15
+  a = {struct.unpack("<ddddddddddddddddddddddddddddddddddd", blob, 2)}
 elseif op == "l" then -- 20 + 13
   a = {struct.unpack("<ddddddddddddddddddddddddddddddddd", blob, 2)}
 elseif op == "g" then -- 20

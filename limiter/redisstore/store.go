@@ -281,9 +281,9 @@ func (s *Store) Settle(ctx context.Context, key string, req limiter.SettleReques
 	if req.Release != 0 {
 		return s.release(ctx, key, &req)
 	}
-	if req.Undo != nil && req.Undo.Seq < 0 {
+	if req.Undo != nil && req.Undo.Left < 0 {
 		u := *req.Undo
-		u.Seq = -u.Seq - 1
+		u.Left = -u.Left - 1
 		req.Undo = &u
 		req.Limits = s.scale(&req.Limits)
 		return s.fallback.Settle(ctx, key, req)

@@ -232,7 +232,7 @@ func TestModeMarker(t *testing.T) {
 	}
 	cancel := func(res limiter.ReserveResult, n int64) {
 		t.Helper()
-		err := s.Settle(ctx, key, limiter.SettleRequest{Limits: lim3, Delta: [6]int64{n}, Undo: &limiter.Undo{Prev: res.Prev, Seq: res.Seq}})
+		err := s.Settle(ctx, key, limiter.SettleRequest{Limits: lim3, Delta: [6]int64{n}, Undo: new(res.Undo())})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,7 +379,7 @@ func differential(t *testing.T, rdb redis.Scripter, key string, seed uint64) {
 				t.Fatalf("step %d: Reserve Seq memory %d, redis %d; want %d apart", step, mr.Seq, rr.Seq, seqOffset)
 			}
 			if mr.OK {
-				open = append(open, pending{req.Cost, limiter.Undo{Prev: mr.Prev, Seq: mr.Seq}, limiter.Undo{Prev: rr.Prev, Seq: rr.Seq}})
+				open = append(open, pending{req.Cost, mr.Undo(), rr.Undo()})
 			}
 			if wi < len(waiters) {
 				if mr.OK {

@@ -22,9 +22,9 @@ import (
 const (
 	headLen   = 1 + 2*8
 	limitsLen = 3 * bucket.N * 8
-	// callMax fits the op with the most numbers, "u": the deltas, seq,
-	// and the state before (last, seq, levels, end, peaks).
-	callMax = headLen + limitsLen + (3*bucket.N+4)*8
+	// callMax fits the op with the most numbers, "u": the deltas, and the
+	// undo (the seq it left; last, seq and levels before it).
+	callMax = headLen + limitsLen + (2*bucket.N+3)*8
 )
 
 // encodedLimits caches the packed Limits of the last call: limits rarely
@@ -154,15 +154,11 @@ func (s *Store) settleShared(ctx context.Context, key string, req *limiter.Settl
 		c.put(float64(d))
 	}
 	if u := req.Undo; u != nil {
+		c.put(float64(u.Left))
+		c.put(float64(u.Last))
 		c.put(float64(u.Seq))
-		c.put(float64(u.Prev.Last))
-		c.put(float64(u.Prev.Seq))
-		for _, l := range u.Prev.Level {
+		for _, l := range u.Level {
 			c.put(l)
-		}
-		c.put(float64(u.Prev.End))
-		for _, p := range u.Prev.Peak {
-			c.put(p)
 		}
 	}
 	_, err := s.run(ctx, c)
