@@ -64,6 +64,10 @@ func (l *Limiter) ClampAll(ctx context.Context, c [tier.NumDimensions]ClampTarge
 	if !some {
 		return nil
 	}
+	if l.local != nil {
+		l.local.Lower(req)
+		return nil
+	}
 	if err := l.store.Lower(ctx, l.key, req); err != nil {
 		return fmt.Errorf("limiter: clamp: %w", err)
 	}

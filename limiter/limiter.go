@@ -35,19 +35,15 @@ type Limiter struct {
 	key   string
 	spec  atomic.Pointer[spec]
 
-	// mem and memb short-cut the store interface and the key lookup when
-	// the store is a MemoryStore: the default path costs no map access.
-	mem  *MemoryStore
-	memb *memBudget
+	// local is the budget itself when the store is a LocalStore: the
+	// Limiter admits, settles, clamps and reads it directly, and counts
+	// what it holds there (see LocalStore). nil with a shared store.
+	local *LocalBudget
 
-	// shared reports that Limiters this one cannot wake may draw on the
-	// budget: any store but a MemoryStore (other processes, perhaps).
-	// Their refunds wake nobody here, so the head of the line polls.
-	shared bool
 	line   line
 	specMu sync.Mutex // serializes SetBudget and SetShare
-	// out is what the unsettled reservations hold: requests, input and
-	// output tokens.
+	// out is what the unsettled reservations hold, with a shared store:
+	// requests, input and output tokens.
 	out [3]atomic.Int64
 }
 
@@ -103,13 +99,11 @@ func New(b tier.Budget, opts ...Option) (*Limiter, error) {
 	if l.store == nil {
 		l.store = NewMemoryStore()
 	}
-	if m, ok := l.store.(*MemoryStore); ok {
-		// Every Limiter of this budget in this process settles through
-		// memb, which wakes them all: none needs to poll.
-		l.mem, l.memb = m, m.budget(l.key, m.micros())
-		l.memb.join(&l.line)
-	} else {
-		l.shared = true
+	if ls, ok := l.store.(LocalStore); ok {
+		// Every Limiter of this budget settles through the LocalBudget,
+		// which wakes them all.
+		l.local = ls.LocalBudget(l.key)
+		l.local.join(&l.line)
 	}
 	l.spec.Store(s)
 	return l, nil
@@ -232,8 +226,8 @@ func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Dura
 	if c.Priority == Background {
 		floor = s.budget.Headroom
 	}
-	if l.memb != nil {
-		return l.decideMemory(s, c, floor, maxWait, w)
+	if l.local != nil {
+		return l.local.admit(l, s, c, floor, maxWait, w)
 	}
 	req := ReserveRequest{Limits: s.limits, Cost: c.PerDimension(), Floor: floor, MaxWait: maxWait, Waiter: w}
 	res, err := l.store.Reserve(ctx, l.key, req)
@@ -241,39 +235,17 @@ func (l *Limiter) decide(ctx context.Context, s *spec, c Cost, maxWait time.Dura
 		return nil, refusal{}, fmt.Errorf("limiter: reserve: %w", err)
 	}
 	if !res.OK {
-		ref := refusalOf(&res)
-		if res.TooLarge {
-			return nil, ref, limitError(&ref, false)
-		}
-		return nil, ref, nil
+		return refused(&res)
 	}
 	return newReservation(l, c, &res), refusal{}, nil
 }
 
-// decideMemory is decide with the MemoryStore: no interface call, no key
-// lookup. The mutex is held only to save the state (for an exact Cancel)
-// and for the arithmetic.
-func (l *Limiter) decideMemory(s *spec, c Cost, floor float64, maxWait time.Duration, w Waiter) (*Reservation, refusal, error) {
-	cost := c.PerDimension()
-	now := l.mem.micros()
-	b := l.memb
-	r := &Reservation{requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens}
-	b.mu.Lock()
-	r.undo = Undo{Last: b.s.Last, Seq: b.s.Seq, Level: b.s.Level} // what an exact Cancel restores
-	d := b.s.decide(now, &s.limits, s.dims, &cost, floor, maxWait, w)
-	r.undo.Left = b.s.Seq
-	if d.OK {
-		b.hold(c.Requests, c.InputTokens, c.OutputTokens, 1)
+// refused is decide's answer to the store's refusal res: the refusal, and
+// an error matching ErrTooLarge when the cost can never fit.
+func refused(res *ReserveResult) (*Reservation, refusal, error) {
+	ref := refusalOf(res)
+	if res.TooLarge {
+		return nil, ref, limitError(&ref, false)
 	}
-	b.mu.Unlock()
-	if !d.OK {
-		res := refusal{Delay: bucket.Delay(float64(d.Wait)), Dim: d.Dim, TooLarge: d.TooLarge, Need: d.Need, Have: d.Have, Since: d.Since}
-		if d.TooLarge {
-			return nil, res, limitError(&res, false)
-		}
-		return nil, res, nil
-	}
-	r.delay = bucket.Delay(float64(d.Wait))
-	r.l.Store(l)
-	return r, refusal{}, nil
+	return nil, ref, nil
 }

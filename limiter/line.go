@@ -18,13 +18,13 @@ import (
 // level at once, capped at capacity as the server caps it. Calls that do
 // not fit wait here, in this Limiter, one FIFO per priority. Only the head
 // of the line asks the store; it asks again when the refill it needs is
-// due, when any reservation of a Limiter of this budget in this process is
-// settled (a refund may have made room), when the budget changes, and,
-// when others it cannot wake may draw on the budget (another process
-// through a shared store, another Limiter of one MemoryStore), at least
-// every poll. When
-// the head is admitted the next call becomes the head and asks at once, so
-// a refund large enough for several calls admits them all in one go.
+// due, when a reservation of this Limiter is settled (of any Limiter of
+// the budget, with a LocalStore: a refund may have made room), when the
+// budget changes, and, while others draw on the budget too (other
+// processes through a shared store, another Limiter of a LocalStore's
+// budget), at least every poll. When the head is admitted the next call
+// becomes the head and asks at once, so a refund large enough for several
+// calls admits them all in one go.
 //
 // Across processes each line is local: the head of each asks the store,
 // and the store sets the cost of the oldest of them aside (a claim, see
@@ -218,15 +218,10 @@ func (l *Limiter) Wait(ctx context.Context, c Cost) (*Reservation, error) {
 }
 
 // competes reports whether others may draw on the budget: Limiters in
-// other processes (any store but a MemoryStore), or other Limiters of this
-// MemoryStore. Then the head of the line asks at least every poll, to see
-// what their refunds gave back and to keep its claim.
-func (l *Limiter) competes() bool {
-	if l.shared {
-		return true
-	}
-	return len(*l.memb.lines.Load()) > 1
-}
+// other processes (any store but a LocalStore), or other Limiters of this
+// LocalStore's budget. Then the head of the line asks at least every poll,
+// to see what their admissions left and to keep its claim.
+func (l *Limiter) competes() bool { return l.local == nil || l.local.shared() }
 
 // ask is one ask of Wait: the reservation (its Delay the wait since
 // start), or the store's refusal, or the error that ends the wait (one
@@ -249,15 +244,12 @@ func (l *Limiter) release(w Waiter) {
 	if w.Since == 0 { // never refused as a waiter: it claimed nothing
 		return
 	}
-	s := l.spec.Load()
-	if l.memb != nil {
-		now := l.mem.micros()
-		l.memb.mu.Lock()
-		bucket.Release(l.memb.s.b(), now, &s.limits, w.ID)
-		l.memb.mu.Unlock()
+	req := SettleRequest{Limits: l.spec.Load().limits, Release: w.ID}
+	if l.local != nil {
+		l.local.Settle(req)
 		return
 	}
-	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Release: w.ID})
+	_ = l.store.Settle(context.Background(), l.key, req)
 }
 
 // beyond returns the error of a call that cannot be admitted within ctx's
@@ -291,19 +283,17 @@ func (l *Limiter) beyond(ctx context.Context, s *spec, res *refusal) error {
 }
 
 // outstanding is, per dimension, what this Limiter's unsettled
-// reservations hold; with a MemoryStore, those of every Limiter of the
+// reservations hold; with a LocalStore, those of every Limiter of the
 // budget.
 func (l *Limiter) outstanding() [tier.NumDimensions]int64 {
-	if b := l.memb; b != nil {
-		b.mu.Lock()
-		out := b.out
-		b.mu.Unlock()
-		return Cost{Requests: out[0], InputTokens: out[1], OutputTokens: out[2]}.PerDimension()
+	if l.local != nil {
+		return l.local.outstanding()
 	}
 	return Cost{Requests: l.out[0].Load(), InputTokens: l.out[1].Load(), OutputTokens: l.out[2].Load()}.PerDimension()
 }
 
-// hold counts c as outstanding (sign 1) or settled (sign −1).
+// hold counts c as outstanding (sign 1) or settled (sign −1), with a
+// shared store.
 func (l *Limiter) hold(c *Reservation, sign int64) {
 	if c.requests != 0 {
 		l.out[0].Add(sign * c.requests)

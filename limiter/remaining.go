@@ -32,7 +32,7 @@ type Bucket struct {
 	// was reserved, or while places taken by Reserve have yet to act.
 	Level float64
 	// Outstanding is what the unsettled reservations of this Limiter (of
-	// every Limiter of this budget, with a MemoryStore) hold in this
+	// every Limiter of this budget, with a LocalStore) hold in this
 	// bucket: units debited that a Commit may give back.
 	Outstanding int64
 	// FullIn is how long until the bucket is full again if nothing else
@@ -44,9 +44,14 @@ type Bucket struct {
 // with the memory store, costs about as much as an Allow.
 func (l *Limiter) Remaining(ctx context.Context) (Remaining, error) {
 	s := l.spec.Load()
-	snap, err := l.store.Snapshot(ctx, l.key, s.limits)
-	if err != nil {
-		return Remaining{}, fmt.Errorf("limiter: remaining: %w", err)
+	var snap Snapshot
+	if l.local != nil {
+		snap = l.local.Snapshot(s.limits)
+	} else {
+		var err error
+		if snap, err = l.store.Snapshot(ctx, l.key, s.limits); err != nil {
+			return Remaining{}, fmt.Errorf("limiter: remaining: %w", err)
+		}
 	}
 	r := Remaining{At: snap.At, Waiting: int(l.line.n.Load())}
 	out := l.outstanding()

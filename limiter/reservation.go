@@ -35,9 +35,7 @@ func newReservation(l *Limiter, c Cost, res *ReserveResult) *Reservation {
 	r := &Reservation{delay: res.Delay, requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens,
 		undo: res.Undo()}
 	r.l.Store(l)
-	if l.memb == nil { // the memory path counted it under the budget's lock
-		l.hold(r, 1)
-	}
+	l.hold(r, 1)
 	return r
 }
 
@@ -77,12 +75,12 @@ func (r *Reservation) Commit(used Cost) error {
 		delta[i] = reserved[i] - u[i]
 		nonzero = nonzero || delta[i] != 0
 	}
-	if l.memb != nil {
+	if l.local != nil {
 		d := &delta
 		if !nonzero {
 			d = nil
 		}
-		l.mem.settle(l.memb, l.mem.micros(), &s.limits, d, nil, r)
+		l.local.settle(&s.limits, d, false, r)
 		return nil
 	}
 	if !nonzero {
@@ -109,22 +107,21 @@ func (r *Reservation) Cancel() {
 	defer l.settled(r)
 	s := l.spec.Load()
 	delta := r.Cost().PerDimension()
-	if l.memb != nil {
-		l.mem.settle(l.memb, l.mem.micros(), &s.limits, &delta, &r.undo, r)
+	if l.local != nil {
+		l.local.settle(&s.limits, &delta, true, r)
 		return
 	}
 	_ = l.store.Settle(context.Background(), l.key, SettleRequest{Limits: s.limits, Delta: delta, Undo: &r.undo})
 }
 
-// settled counts r as settled and wakes the head of the line: what r gave
-// back may be what it waits for.
+// settled counts r as settled and wakes the head of the line (of every
+// line of the budget, with a LocalStore): what r gave back may be what it
+// waits for.
 func (l *Limiter) settled(r *Reservation) {
-	if l.memb == nil {
-		l.hold(r, -1)
-		l.line.wake()
+	if l.local != nil { // local.settle counted it under the budget's lock
+		l.local.wake()
 		return
 	}
-	for _, ln := range *l.memb.lines.Load() {
-		ln.wake()
-	}
+	l.hold(r, -1)
+	l.line.wake()
 }

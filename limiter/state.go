@@ -70,7 +70,8 @@ func (s *State) Reserve(now time.Time, req *ReserveRequest) ReserveResult {
 
 func (s *State) reserve(now int64, req *ReserveRequest) ReserveResult {
 	prev := *s
-	d := s.decide(now, &req.Limits, bucket.Limited(&req.Limits), &req.Cost, req.Floor, req.MaxWait, req.Waiter)
+	cost := costOf(&req.Cost)
+	d := bucket.ReserveDims(s.b(), now, &req.Limits, bucket.Limited(&req.Limits), &cost, req.Floor, bucket.Micros(req.MaxWait), req.Waiter)
 	res := outcome(&d)
 	res.Seq = s.Seq
 	if d.OK {
@@ -83,13 +84,6 @@ func (s *State) reserve(now int64, req *ReserveRequest) ReserveResult {
 func outcome(d *bucket.Decision) ReserveResult {
 	return ReserveResult{OK: d.OK, Delay: bucket.Delay(float64(d.Wait)), Dim: d.Dim, TooLarge: d.TooLarge,
 		Need: d.Need, Have: d.Have, Since: d.Since}
-}
-
-// decide is the arithmetic of Reserve, over the dimensions dims that lim
-// limits.
-func (s *State) decide(now int64, lim *Limits, dims bucket.Dims, cost *[tier.NumDimensions]int64, floor float64, maxWait time.Duration, w Waiter) bucket.Decision {
-	c := costOf(cost)
-	return bucket.ReserveDims(s.b(), now, lim, dims, &c, floor, bucket.Micros(maxWait), w)
 }
 
 // Settle applies req to s at now, as Store.Settle must: it releases the

@@ -26,7 +26,8 @@ var _ [int(tier.NumDimensions) - bucket.N]struct{}
 // by multiple processes: each call is one atomic step on one key. Limits
 // travel with every call, so a Store holds no configuration and limits can
 // change between calls. Requests are passed by value so that the admission
-// path does not allocate.
+// path does not allocate. A store whose budgets live in this process can
+// also implement [LocalStore].
 //
 // Errors are the store's own trouble (a network failure, a timeout), never
 // "over the limit": a refusal is a ReserveResult with OK false. A store
