@@ -140,8 +140,7 @@ func (b *LocalBudget) wake() {
 // refusal. The state before is copied only as far as the exact undo needs
 // it.
 func (b *LocalBudget) admit(l *Limiter, s *spec, c Cost, floor float64, maxWait time.Duration, w Waiter) (*Reservation, refusal, error) {
-	units := c.PerDimension()
-	cost := costOf(&units)
+	cost := bucket.Cost(perDimension[float64](c))
 	r := &Reservation{requests: c.Requests, inputTokens: c.InputTokens, outputTokens: c.OutputTokens}
 	now := b.now()
 	b.mu.Lock()
