@@ -71,9 +71,10 @@
 // meanwhile, a real bucket lost some of those units. Callers that need the
 // strict bound there keep the charge (the Keeper does).
 //
-// The Redis store implements the same arithmetic in Lua, operation for
-// operation in float64, so that both stores take the same decisions at the
-// same instants; keep them in step.
+// Stores reach this arithmetic through limiter.State, whose methods are its
+// public face (a limiter.State is a State). The Redis store implements the
+// same arithmetic in Lua, operation for operation in float64, so that both
+// stores take the same decisions at the same instants; keep them in step.
 package bucket
 
 import (

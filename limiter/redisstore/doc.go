@@ -27,9 +27,10 @@
 //     know it yet). Admission is all-or-nothing across the
 //     budget's dimensions, and first-in-first-out: a caller that must wait
 //     is told how long and holds its place meanwhile; nobody polls.
-//   - The arithmetic is internal/bucket's, operation for operation in
-//     float64, so a Redis store and a memory store given the same calls at
-//     the same instants take the same decisions (a test checks it).
+//   - The arithmetic is limiter.State's (internal/bucket), operation for
+//     operation in float64, so a Redis store and a memory store given the
+//     same calls at the same instants take the same decisions (a test
+//     checks it).
 //   - Time is Redis TIME: processes whose clocks disagree still agree on
 //     the budget. (Delays are durations from the decision; waiting them out
 //     uses the local clock, which only needs to run at the right rate.)

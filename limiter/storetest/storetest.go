@@ -1,6 +1,22 @@
 // Package storetest is the conformance suite that every limiter.Store must
 // pass: the in-memory store and the Redis store run the same cases, at the
-// same instants of a clock the suite steps by hand.
+// same instants of a clock the suite steps by hand, and so can a store
+// written outside this module:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T, now func() time.Time) limiter.Store {
+//			return mystore.New(db, mystore.WithClock(now))
+//		})
+//	}
+//
+// The cases drive the store through limiter.Limiter, as its users will, and
+// check every level and delay to the microsecond against the arithmetic of
+// limiter.State: a store that applies the State method named after each of
+// its methods to the key's state passes, as does one that runs that
+// arithmetic elsewhere operation for operation in float64 (the Redis store,
+// in Lua). A store that also implements limiter.LocalStore is driven
+// through its LocalBudgets; run the suite a second time on a wrapper that
+// hides all but the Store methods to cover those too.
 //
 // A store under test must take its time from the clock the suite hands to
 // the constructor (the memory store: limiter.WithClock; the Redis store: a
