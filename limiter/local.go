@@ -51,7 +51,15 @@ type LocalStore interface {
 //
 // A LocalBudget is safe for concurrent use by multiple goroutines.
 type LocalBudget struct {
+	// Read on every call, written almost never: they are kept a cache
+	// line away from mu and what it guards, which every call writes, so
+	// that reading them does not wait for the line the lock holds.
 	now func() int64 // the store's clock, in µs since the Unix epoch
+	// lines are the lines of the Limiters of this budget, which every
+	// settlement through a Limiter wakes; replaced whole when one joins.
+	lines  atomic.Pointer[[]*line]
+	joinMu sync.Mutex // serializes join
+	_      [64]byte
 
 	mu sync.Mutex // guards s and out
 	s  State
@@ -60,11 +68,6 @@ type LocalBudget struct {
 	// mu, rather than in atomics of each Limiter: the admission path
 	// holds mu anyway).
 	out [3]int64
-
-	// lines are the lines of the Limiters of this budget, which every
-	// settlement through a Limiter wakes; replaced whole when one joins.
-	lines  atomic.Pointer[[]*line]
-	joinMu sync.Mutex // serializes join
 }
 
 // NewLocalBudget returns a budget whose buckets are full, reading time
