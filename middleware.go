@@ -124,6 +124,17 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 	case batchCreate:
 		return k.createBatch(req, next)
 	}
+	c, err := k.price(req, next, rt)
+	if err != nil {
+		return nil, err
+	}
+	return c.run()
+}
+
+// price reads a budgeted request's body, estimates what it costs and finds
+// the pool of its model: the call, ready to run. An input estimate that is
+// unsure is counted by the server first (see countInput).
+func (k *Keeper) price(req *http.Request, next MiddlewareNext, rt route) (*call, error) {
 	body, err := io.ReadAll(req.Body)
 	req.Body.Close()
 	if err != nil {
@@ -158,7 +169,7 @@ func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Respo
 	if c.unsure() {
 		c.countInput(req.Context())
 	}
-	return c.run()
+	return c, nil
 }
 
 // Transport returns an http.RoundTripper that applies Middleware to every
