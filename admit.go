@@ -1,11 +1,8 @@
 package ratekeeper
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"time"
 
 	"github.com/ratekeeper/ratekeeper/internal/aimd"
@@ -13,110 +10,69 @@ import (
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 
-// attempt waits for admission and a concurrency slot, then sends, retrying
-// connection failures; *n is the attempt number, advanced for each of those
-// retries so that events never repeat one. On error the reservation and the
-// slot are already released.
-func (c *call) attempt(ctx context.Context, n *int, failures *int) (*http.Response, *limiter.Reservation, aimd.Ticket, error) {
+// admit waits for the pool's overload pause, a concurrency slot and the
+// budget, in that order, and holds the slot and the reservation (c.held)
+// for attempt n's send. On error nothing is held.
+func (c *call) admit(ctx context.Context, n int) error {
 	k := c.k
-	policy := k.retry
-	var h held
-	defer func() {
-		if h.on {
-			if p := recover(); p != nil {
-				h.release(c)
-				panic(p)
-			}
-		}
-	}()
-	for {
-		start := time.Now()
-		// The overload pause, then a concurrency slot, then the budget: a
-		// call holds no budget while it waits for the service or for a
-		// slot. Units reserved by a call not yet sent are units the
-		// server's bucket may overflow meanwhile: after a two-minute outage
-		// the calls admitted behind the pause held 25k output tokens
-		// against a bucket of 8k, and the server refused them together.
-		if _, err := c.p.paused(ctx); err != nil {
-			return nil, nil, aimd.Ticket{}, err
-		}
-		ticket, err := k.gate.Acquire(ctx)
-		if err != nil {
-			return nil, nil, aimd.Ticket{}, err
-		}
-		wctx, cancel := ctx, context.CancelFunc(func() {})
-		if k.maxWait > 0 {
-			wctx, cancel = context.WithTimeout(ctx, k.maxWait)
-		}
-		r, err := c.wait(wctx)
-		cancel()
-		if err != nil {
-			k.gate.Release(ticket, aimd.Neutral)
-			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, nil, aimd.Ticket{}, ctxErr
-			}
-			e := c.event(Refused, *n)
-			var le *limiter.LimitError
-			if errors.As(err, &le) {
-				e.Dimension, e.HasDimension = le.Dimension, true
-			}
-			e.Err = err
-			c.emit(ctx, e)
-			return nil, nil, aimd.Ticket{}, err
-		}
-		h.hold(ticket, r)
-		gen, err := c.p.paused(ctx) // a pause that began meanwhile
-		if err != nil {
-			h.on = false // never sent: the slot and the whole reservation come back
-			k.gate.Release(ticket, aimd.Neutral)
-			c.settle(r, nil)
-			return nil, nil, aimd.Ticket{}, err
-		}
-		c.sentGen = gen
-		// What the server's counts will be compared with: as of now, when
-		// the call goes out (not its admission, which a pause may precede
-		// by seconds).
-		c.sentAt = time.Now()
-		e := c.event(Admitted, *n)
-		e.Wait, e.Cost = time.Since(start), c.cost
-		c.emit(ctx, e)
-
-		req := c.req.Clone(ctx)
-		req.Body = io.NopCloser(bytes.NewReader(c.body))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(c.body)), nil }
-		req.ContentLength = int64(len(c.body))
-		res, err := c.send(req)
-		h.on = false // from here on, every path settles or hands off
-		if err == nil {
-			return res, r, ticket, nil
-		}
-		k.gate.Release(ticket, aimd.Neutral)
-		if notSent(err) {
-			c.settle(r, nil)
-		} else {
-			// It may have reached the server (a timeout or a cancellation
-			// mid-flight usually has): keep the charge.
-			c.settle(r, &c.cost)
-		}
-		*failures++
-		if ctx.Err() != nil || *failures >= policy.MaxAttempts {
-			return nil, nil, aimd.Ticket{}, err
-		}
-		e = c.event(Retried, *n)
-		e.Err, e.Wait = err, policy.backoff(*failures, 0)
-		c.emit(ctx, e)
-		if err := sleep(ctx, e.Wait); err != nil {
-			return nil, nil, aimd.Ticket{}, err
-		}
-		*n++
+	start := time.Now()
+	// The overload pause, then a concurrency slot, then the budget: a call
+	// holds no budget while it waits for the service or for a slot. Units
+	// reserved by a call not yet sent are units the server's bucket may
+	// overflow meanwhile: after a two-minute outage the calls admitted
+	// behind the pause held 25k output tokens against a bucket of 8k, and
+	// the server refused them together.
+	if _, err := c.p.paused(ctx); err != nil {
+		return err
 	}
+	ticket, err := k.gate.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if k.maxWait > 0 {
+		wctx, cancel = context.WithTimeout(ctx, k.maxWait)
+	}
+	r, err := c.wait(wctx)
+	cancel()
+	if err != nil {
+		k.gate.Release(ticket, aimd.Neutral)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr
+		}
+		e := c.event(Refused, n)
+		var le *limiter.LimitError
+		if errors.As(err, &le) {
+			e.Dimension, e.HasDimension = le.Dimension, true
+		}
+		e.Err = err
+		c.emit(ctx, e)
+		return err
+	}
+	c.held.hold(ticket, r)
+	gen, err := c.p.paused(ctx) // a pause that began meanwhile
+	if err != nil {
+		c.held.on = false // never sent: the slot and the whole reservation come back
+		k.gate.Release(ticket, aimd.Neutral)
+		c.settle(r, nil)
+		return err
+	}
+	c.sentGen = gen
+	// What the server's counts will be compared with: as of now, when the
+	// call goes out (not its admission, which a pause may precede by
+	// seconds).
+	c.sentAt = time.Now()
+	e := c.event(Admitted, n)
+	e.Wait, e.Cost = time.Since(start), c.cost
+	c.emit(ctx, e)
+	return nil
 }
 
-// held is what an attempt holds between admission and the hand-off of the
-// response: a concurrency slot and a reservation. If the next handler or
-// an observer panics meanwhile, release settles them (charging the whole
-// reservation, since the request may have gone out) before the panic goes
-// on, so that no slot is lost for good.
+// held is what an attempt holds from its admission to the hand-off of its
+// response (or its settlement): a concurrency slot and a reservation. If
+// the next handler or an observer panics meanwhile, releaseOnPanic settles
+// them (charging the whole reservation, since the request may have gone
+// out) before the panic goes on, so that no slot is lost for good.
 type held struct {
 	on     bool
 	ticket aimd.Ticket
@@ -125,11 +81,15 @@ type held struct {
 
 func (h *held) hold(t aimd.Ticket, r *limiter.Reservation) { *h = held{true, t, r} }
 
-func (h *held) release(c *call) {
-	if h.on {
-		h.on = false
-		c.k.gate.Release(h.ticket, aimd.Neutral)
-		c.settle(h.r, &c.cost)
+// releaseOnPanic is deferred by run, around every attempt of the call.
+func (c *call) releaseOnPanic() {
+	if h := &c.held; h.on {
+		if p := recover(); p != nil {
+			h.on = false
+			c.k.gate.Release(h.ticket, aimd.Neutral)
+			c.settle(h.r, &c.cost)
+			panic(p)
+		}
 	}
 }
 

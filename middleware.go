@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ratekeeper/ratekeeper/internal/aimd"
 	"github.com/ratekeeper/ratekeeper/limiter"
 	"github.com/ratekeeper/ratekeeper/tier"
 	"github.com/ratekeeper/ratekeeper/tokencount"
@@ -209,6 +208,8 @@ type call struct {
 	// sentAt is when the attempt in flight was sent: the server's counts
 	// in its response are as of about then (see sync).
 	sentAt time.Time
+	// held is what the attempt in flight holds (see releaseOnPanic).
+	held held
 }
 
 func (c *call) provider() tier.Provider {
@@ -222,117 +223,112 @@ func (c *call) event(kind EventKind, attempt int) Event {
 	return Event{Kind: kind, CallID: c.id, Provider: c.provider(), Model: c.est.Model, Pool: c.p.name, Attempt: attempt}
 }
 
+// run sends the call through the retry loop: every attempt is admitted
+// and sent, its response synced and, if refused, settled (try); decide
+// says what follows, and act does it.
 func (c *call) run() (*http.Response, error) {
-	k, ctx := c.k, c.req.Context()
-	policy := k.retry
-	limited, failures := 0, 0
-	var h held
-	defer func() {
-		if h.on {
-			if p := recover(); p != nil {
-				h.release(c)
-				panic(p)
-			}
-		}
-	}()
-	for attempt := 1; ; attempt++ {
-		res, r, ticket, err := c.attempt(ctx, &attempt, &failures)
-		if err != nil {
-			return nil, err
-		}
-		h.hold(ticket, r)
-		now := time.Now()
-		obs, herr := tier.ParseHeaders(c.provider(), res.Header, now) // bad fields are skipped
-		c.distrust(ctx, attempt, &obs, herr, now)
-		c.sync(ctx, attempt, &obs, res.StatusCode < 300)
-		if res.StatusCode < 300 {
-			c.checkTier(ctx, attempt, &obs)
-		}
+	defer c.releaseOnPanic()
+	return c.k.retry.loop(c.req.Context(), c, budgeted)
+}
 
-		if res.StatusCode < 300 {
-			h.on = false
-			c.settleOnRead(res, r, ticket, attempt)
-			return res, nil
-		}
-		errBody := readErrorBody(ctx, res.Body)
-		res.Body = io.NopCloser(bytes.NewReader(errBody))
-		apiErr, _ := tier.ParseErrorBody(c.provider(), res.StatusCode, errBody)
-		retryAfter := obs.RetryAfter
-		if !obs.HasRetryAfter && apiErr != nil {
-			retryAfter = apiErr.RetryHint
-		}
-		overloaded := res.StatusCode == 529 || res.StatusCode == http.StatusServiceUnavailable ||
-			apiErr != nil && apiErr.Type == "overloaded_error"
-		c.refused(r, res.StatusCode, overloaded)
-		outcome := aimd.Neutral
-		if overloaded {
-			outcome = aimd.Overload
-		}
-		k.gate.Release(ticket, outcome)
-		h.on = false
+// try makes attempt n: admission, the send, and what the reply says. A
+// success stays held (the slot and the reservation) until act hands it
+// over; what a refusal or a failed connection holds is settled here.
+func (c *call) try(ctx context.Context, n int) (reply, error) {
+	if err := c.admit(ctx, n); err != nil {
+		return reply{}, err
+	}
+	res, err := c.send(c.request(ctx))
+	if err != nil {
+		c.unanswered(err)
+		return reply{err: err, ended: ctx.Err() != nil}, nil
+	}
+	return c.read(ctx, n, res), nil
+}
 
+// read syncs the budget from attempt n's response headers and, for a
+// refusal, reads its error body, settles the attempt at what the server
+// kept of it and releases its slot; for a 429 it plans the freeze.
+func (c *call) read(ctx context.Context, n int, res *http.Response) reply {
+	rp := reply{res: res, at: time.Now()}
+	obs, herr := tier.ParseHeaders(c.provider(), res.Header, rp.at) // bad fields are skipped
+	c.distrust(ctx, n, &obs, herr, rp.at)
+	ok := res.StatusCode < 300
+	c.sync(ctx, n, &obs, ok)
+	if ok {
+		c.checkTier(ctx, n, &obs)
+		return rp
+	}
+	errBody := readErrorBody(ctx, res.Body)
+	res.Body = io.NopCloser(bytes.NewReader(errBody))
+	rp.apiErr, _ = tier.ParseErrorBody(c.provider(), res.StatusCode, errBody)
+	rp.wait, rp.overloaded = retryAfter(&obs, rp.apiErr), overloaded(res.StatusCode, rp.apiErr)
+	c.refused(res.StatusCode, rp.overloaded)
+	if res.StatusCode == http.StatusTooManyRequests {
 		// A 429's wait is the longest hold the server asked for: its
 		// retry-after, or the reset of a dimension it refused.
-		rateLimited := res.StatusCode == http.StatusTooManyRequests
-		var fz freezePlan
-		wait := retryAfter
-		if rateLimited {
-			fz = c.planFreeze(&obs, apiErr, retryAfter, now)
-			wait = max(wait, fz.longest)
-		}
-		if fatal := c.fatal(res.StatusCode, apiErr, wait, policy); fatal != nil {
-			if rateLimited && errors.Is(fatal, ErrRetryAfterTooLong) {
-				// The budget learns the refusal, for at most MaxRetryAfter.
-				c.freeze(ctx, attempt, &fz)
-			}
-			e := c.event(Failed, attempt)
-			e.Status, e.Err = res.StatusCode, fatal
-			c.emit(ctx, e)
-			return nil, fatal
-		}
-		retryable := retryableStatus(res.StatusCode)
-		if rateLimited {
-			limited++
-		} else if retryable {
-			failures++
-		}
-		if !retryable || rateLimited && limited > policy.MaxRateLimited || !rateLimited && failures >= policy.MaxAttempts {
-			res.Header.Set("X-Should-Retry", "false")
-			if retryable {
-				e := c.event(Failed, attempt)
-				e.Status = res.StatusCode
-				c.emit(ctx, e)
-			}
-			return res, nil
-		}
-		e := c.event(Retried, attempt)
-		e.Status = res.StatusCode
-		var backoff time.Duration
-		if rateLimited {
-			var enforced bool
-			e.Dimension, enforced = c.freeze(ctx, attempt, &fz)
-			e.HasDimension = true
-			if !enforced {
-				backoff = policy.backoff(limited, min(wait, policy.MaxRetryAfter))
-			}
-		} else if overloaded {
-			// The whole pool pauses, not only this call: the next
-			// attempts of every call wait for it, holding their slots,
-			// so an outage meets one probe per pause, not every call's
-			// own retries.
-			backoff = c.p.pause(c.sentGen, policy, retryAfter)
-			e.Wait = backoff
-			c.emit(ctx, e)
-			continue
-		} else {
-			backoff = policy.backoff(failures, retryAfter)
-		}
-		e.Wait = backoff
-		c.emit(ctx, e)
-		if err := sleep(ctx, backoff); err != nil {
-			return nil, err
-		}
+		rp.plan = c.planFreeze(&obs, &rp)
+		rp.wait = max(rp.wait, rp.plan.longest)
 	}
+	return rp
+}
+
+// act does what d asks of the call after attempt n: hands a success over
+// (settled when its body is read), imposes a freeze, pauses the pool, and
+// reports the attempt's end (Failed) or its retry (Retried).
+func (c *call) act(ctx context.Context, n int, rp reply, d decision) decision {
+	switch d.verdict {
+	case respond:
+		if rp.res.StatusCode < 300 {
+			c.held.on = false
+			c.settleOnRead(rp.res, c.held.r, c.held.ticket, n)
+		}
+	case exhausted:
+		e := c.event(Failed, n)
+		e.Status = rp.res.StatusCode
+		c.emit(ctx, e)
+	case fail:
+		if rp.res == nil {
+			break // the connection's failure, returned as it is
+		}
+		if d.freeze {
+			c.freeze(ctx, n, &rp.plan)
+		}
+		e := c.event(Failed, n)
+		e.Status, e.Err = rp.res.StatusCode, d.err
+		c.emit(ctx, e)
+	case retry:
+		e := c.event(Retried, n)
+		if rp.res != nil {
+			e.Status = rp.res.StatusCode
+		} else {
+			e.Err = rp.err
+		}
+		switch {
+		case d.freeze:
+			var enforced bool
+			e.Dimension, enforced = c.freeze(ctx, n, &rp.plan)
+			e.HasDimension = true
+			if enforced {
+				d.wait = 0 // the retry waits in the budget's line
+			}
+		case d.pause:
+			d.wait = c.p.pause(c.sentGen, c.k.retry, d.wait)
+		}
+		e.Wait = d.wait
+		c.emit(ctx, e)
+	}
+	return d
+}
+
+// request is the call's request for one attempt, with its own copy of the
+// body.
+func (c *call) request(ctx context.Context) *http.Request {
+	req := c.req.Clone(ctx)
+	req.Body = io.NopCloser(bytes.NewReader(c.body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(c.body)), nil }
+	req.ContentLength = int64(len(c.body))
+	return req
 }
 
 // send calls the rest of the chain. A nil response without an error is a

@@ -21,8 +21,9 @@ import (
 // way: the units come back by refill.
 func (c *call) giveBack(r *limiter.Reservation) { c.settle(r, &c.cost) }
 
-// refused settles the reservation of an attempt the server answered with
-// an error status, at what the server kept of it:
+// refused settles the attempt in flight, which the server answered with an
+// error status, at what the server kept of it, and releases its slot (an
+// overload shrinks the concurrency bound):
 //
 //   - 429: the whole charge stays (giveBack), though Anthropic charged
 //     nothing: the safe side (see giveBack).
@@ -32,16 +33,38 @@ func (c *call) giveBack(r *limiter.Reservation) { c.settle(r, &c.cost) }
 //   - Any other status (4xx, 5xx) came from a server that may have admitted
 //     the call and counted its input, but generated nothing: the request
 //     and the input stay charged, the output reservation is refunded.
-func (c *call) refused(r *limiter.Reservation, status int, overloaded bool) {
+func (c *call) refused(status int, overloaded bool) {
+	h := &c.held
 	switch {
 	case status == http.StatusTooManyRequests:
-		c.giveBack(r)
+		c.giveBack(h.r)
 	case overloaded && c.rt == anthropicMessages:
-		c.settle(r, nil)
+		c.settle(h.r, nil)
 	case overloaded:
-		c.settle(r, &limiter.Cost{Requests: c.cost.Requests})
+		c.settle(h.r, &limiter.Cost{Requests: c.cost.Requests})
 	default:
-		c.settle(r, &limiter.Cost{Requests: c.cost.Requests, InputTokens: c.cost.InputTokens})
+		c.settle(h.r, &limiter.Cost{Requests: c.cost.Requests, InputTokens: c.cost.InputTokens})
+	}
+	outcome := aimd.Neutral
+	if overloaded {
+		outcome = aimd.Overload
+	}
+	c.k.gate.Release(h.ticket, outcome)
+	h.on = false
+}
+
+// unanswered settles the attempt in flight, whose connection failed with
+// err, and releases its slot: a request that never left (notSent) is
+// refunded whole; one that may have reached the server (a timeout or a
+// cancellation mid-flight usually has) keeps its charge.
+func (c *call) unanswered(err error) {
+	h := &c.held
+	h.on = false
+	c.k.gate.Release(h.ticket, aimd.Neutral)
+	if notSent(err) {
+		c.settle(h.r, nil)
+	} else {
+		c.settle(h.r, &c.cost)
 	}
 }
 

@@ -49,13 +49,15 @@ type freezePlan struct {
 	longest time.Duration
 }
 
-// planFreeze reads a 429: each dimension the headers show short of this
-// call's need (or the one the message names, else RPM) may not admit the
-// call again before the retry-after, or the dimension's reset when the
+// planFreeze reads a 429 (obs, its headers; rp, its error body, its
+// retry-after and when it came): each dimension the headers show short of
+// this call's need (or the one the message names, else RPM) may not admit
+// the call again before the retry-after, or the dimension's reset when the
 // server sent no retry-after or the call is larger than the bucket (it
 // needs the server's bucket full). The holds are what the server asked,
-// unbounded: the caller compares the longest with MaxRetryAfter.
-func (c *call) planFreeze(obs *tier.Observation, apiErr *tier.APIError, retryAfter time.Duration, now time.Time) freezePlan {
+// unbounded: decide compares the longest with MaxRetryAfter.
+func (c *call) planFreeze(obs *tier.Observation, rp *reply) freezePlan {
+	apiErr, retryAfter, now := rp.apiErr, rp.wait, rp.at
 	var fz freezePlan
 	for d := range tier.NumDimensions {
 		o := obs.Dims[d]
