@@ -1,6 +1,7 @@
 package ratekeeper
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,90 +13,75 @@ import (
 )
 
 // passOn sends a request the Keeper does not budget by tokens — token
-// counting, batches, files, models — with the Keeper's retry policy, since
-// the documented setup turns the SDK's retries off for every endpoint: a
-// 429 waits its retry-after (up to MaxRetryAfter, MaxRateLimited times),
-// an overload or another retryable status backs off (MaxAttempts), a dial
-// that failed is retried. Each attempt at an endpoint with a budget of its
-// own first waits for it (see passBudget). A request whose body cannot be
-// replayed (no GetBody) is sent once. The last refusal is returned marked
-// x-should-retry: false.
+// counting, batches, files, models — through the Keeper's retry loop,
+// since the documented setup turns the SDK's retries off for every
+// endpoint: a 429 waits its retry-after (up to MaxRetryAfter,
+// MaxRateLimited times), an overload or another retryable status backs off
+// (MaxAttempts), a dial that failed is retried. Each attempt at an endpoint
+// with a budget of its own first waits for it (see passBudget). A request
+// whose body cannot be replayed (no GetBody) is sent once. The last
+// refusal is returned marked x-should-retry: false.
 func (k *Keeper) passOn(req *http.Request, next MiddlewareNext) (*http.Response, error) {
-	ctx := req.Context()
-	budget := k.passBudget(req)
+	pc := &passCall{req: req, next: next, budget: k.passBudget(req), provider: k.cfg.Provider}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	policy := k.retry
-	provider := k.cfg.Provider
-	limited, failures := 0, 0
-	for attempt := 1; ; attempt++ {
-		if budget != nil {
-			r, err := budget.Wait(ctx, limiter.Cost{Requests: 1})
-			if err != nil {
-				return nil, err
-			}
-			_ = r.Commit(limiter.Cost{Requests: 1})
-		}
-		out := req
-		if attempt > 1 {
-			out = req.Clone(ctx)
-			if req.GetBody != nil {
-				b, err := req.GetBody()
-				if err != nil {
-					return nil, err
-				}
-				out.Body = b
-			}
-		}
-		res, err := next(out)
+	return k.retry.loop(req.Context(), pc, rules{replayable: replayable})
+}
+
+// passCall is a request passed on, as the retry loop sends it: no pool, no
+// events; only the headers' retry-after is read.
+type passCall struct {
+	req      *http.Request
+	next     MiddlewareNext
+	budget   *limiter.Limiter // nil: none
+	provider tier.Provider
+}
+
+// try waits for the endpoint's budget, if any, and sends attempt n: the
+// request itself first, then copies with a fresh body. A response with a
+// status not worth retrying is returned untouched.
+func (pc *passCall) try(ctx context.Context, n int) (reply, error) {
+	if pc.budget != nil {
+		r, err := pc.budget.Wait(ctx, limiter.Cost{Requests: 1})
 		if err != nil {
-			if !notSent(err) || !replayable || ctx.Err() != nil {
-				return nil, err
+			return reply{}, err
+		}
+		_ = r.Commit(limiter.Cost{Requests: 1})
+	}
+	out := pc.req
+	if n > 1 {
+		out = pc.req.Clone(ctx)
+		if pc.req.GetBody != nil {
+			b, err := pc.req.GetBody()
+			if err != nil {
+				return reply{}, err
 			}
-			if failures++; failures >= policy.MaxAttempts {
-				return nil, err
-			}
-			if err := sleep(ctx, policy.backoff(failures, 0)); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		status := res.StatusCode
-		if !retryableStatus(status) {
-			return res, nil
-		}
-		if res.Header == nil {
-			res.Header = http.Header{}
-		}
-		if res.Body == nil {
-			res.Body = http.NoBody
-		}
-		obs, _ := tier.ParseHeaders(provider, res.Header, time.Now())
-		wait := time.Duration(0)
-		if obs.HasRetryAfter {
-			wait = obs.RetryAfter
-		}
-		giveUp := !replayable || wait > policy.MaxRetryAfter
-		if status == http.StatusTooManyRequests {
-			limited++
-			giveUp = giveUp || limited > policy.MaxRateLimited
-			if wait == 0 {
-				wait = policy.backoff(limited, 0)
-			}
-		} else {
-			failures++
-			giveUp = giveUp || failures >= policy.MaxAttempts
-			wait = policy.backoff(failures, wait)
-		}
-		if giveUp {
-			res.Header.Set("X-Should-Retry", "false")
-			return res, nil
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, maxErrorBody))
-		res.Body.Close()
-		if err := sleep(ctx, wait); err != nil {
-			return nil, err
+			out.Body = b
 		}
 	}
+	res, err := pc.next(out)
+	if err != nil {
+		return reply{err: err, ended: ctx.Err() != nil}, nil
+	}
+	if !retryableStatus(res.StatusCode) {
+		return reply{res: res}, nil
+	}
+	if res.Header == nil {
+		res.Header = http.Header{}
+	}
+	if res.Body == nil {
+		res.Body = http.NoBody
+	}
+	obs, _ := tier.ParseHeaders(pc.provider, res.Header, time.Now())
+	return reply{res: res, wait: retryAfter(&obs, nil)}, nil
+}
+
+// act drains and closes a refusal that is retried.
+func (pc *passCall) act(_ context.Context, _ int, rp reply, d decision) decision {
+	if d.verdict == retry && rp.res != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(rp.res.Body, maxErrorBody))
+		rp.res.Body.Close()
+	}
+	return d
 }
 
 // passBudget is the requests-per-minute budget that each attempt of a

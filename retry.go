@@ -153,12 +153,13 @@ func overloaded(status int, apiErr *tier.APIError) bool {
 
 // The retry loop.
 //
-// The Messages and Chat Completions calls the Keeper budgets (call,
-// middleware.go) go through loop. Each attempt is made by the call's
-// sender (try: admitted, sent, its reply read), decide says what follows
-// from the reply, the sender does what that asks of it (act), and the loop
-// returns, fails or waits for the next attempt. What an endpoint changes
-// in what is retried is data: rules.
+// Every call goes through one loop, loop: the Messages and Chat
+// Completions calls the Keeper budgets (call, middleware.go) and the calls
+// it passes on (passCall, passthrough.go). Each attempt is made by the
+// call's sender (try: admitted, sent, its reply read), decide says what
+// follows from the reply, the sender does what that asks of it (act), and
+// the loop returns, fails or waits for the next attempt. Where the two
+// kinds of call differ in what they retry, it is data: rules.
 
 // A reply is what came back from one attempt, as decide reads it.
 type reply struct {
