@@ -49,10 +49,10 @@ func (c *call) admit(ctx context.Context, n int) error {
 		c.emit(ctx, e)
 		return err
 	}
-	c.held.hold(ticket, r)
+	c.held = held{ticket, r}
 	gen, err := c.p.paused(ctx) // a pause that began meanwhile
 	if err != nil {
-		c.held.on = false // never sent: the slot and the whole reservation come back
+		c.held.take() // never sent: the slot and the whole reservation come back
 		k.gate.Release(ticket, aimd.Neutral)
 		c.settle(r, nil)
 		return err
@@ -74,20 +74,25 @@ func (c *call) admit(ctx context.Context, n int) error {
 // them (charging the whole reservation, since the request may have gone
 // out) before the panic goes on, so that no slot is lost for good.
 type held struct {
-	on     bool
 	ticket aimd.Ticket
-	r      *limiter.Reservation
+	r      *limiter.Reservation // nil: nothing is held
 }
 
-func (h *held) hold(t aimd.Ticket, r *limiter.Reservation) { *h = held{true, t, r} }
+// take returns what is held, which the caller now settles, and holds
+// nothing any more.
+func (h *held) take() (aimd.Ticket, *limiter.Reservation) {
+	t, r := h.ticket, h.r
+	*h = held{}
+	return t, r
+}
 
 // releaseOnPanic is deferred by run, around every attempt of the call.
 func (c *call) releaseOnPanic() {
-	if h := &c.held; h.on {
+	if c.held.r != nil {
 		if p := recover(); p != nil {
-			h.on = false
-			c.k.gate.Release(h.ticket, aimd.Neutral)
-			c.settle(h.r, &c.cost)
+			ticket, r := c.held.take()
+			c.k.gate.Release(ticket, aimd.Neutral)
+			c.settle(r, &c.cost)
 			panic(p)
 		}
 	}

@@ -280,8 +280,8 @@ func (c *call) act(ctx context.Context, n int, rp reply, d decision) decision {
 	switch d.verdict {
 	case respond:
 		if rp.res.StatusCode < 300 {
-			c.held.on = false
-			c.settleOnRead(rp.res, c.held.r, c.held.ticket, n)
+			ticket, r := c.held.take()
+			c.settleOnRead(rp.res, r, ticket, n)
 		}
 	case exhausted:
 		e := c.event(Failed, n)

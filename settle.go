@@ -34,23 +34,22 @@ func (c *call) giveBack(r *limiter.Reservation) { c.settle(r, &c.cost) }
 //     the call and counted its input, but generated nothing: the request
 //     and the input stay charged, the output reservation is refunded.
 func (c *call) refused(status int, overloaded bool) {
-	h := &c.held
+	ticket, r := c.held.take()
 	switch {
 	case status == http.StatusTooManyRequests:
-		c.giveBack(h.r)
+		c.giveBack(r)
 	case overloaded && c.rt == anthropicMessages:
-		c.settle(h.r, nil)
+		c.settle(r, nil)
 	case overloaded:
-		c.settle(h.r, &limiter.Cost{Requests: c.cost.Requests})
+		c.settle(r, &limiter.Cost{Requests: c.cost.Requests})
 	default:
-		c.settle(h.r, &limiter.Cost{Requests: c.cost.Requests, InputTokens: c.cost.InputTokens})
+		c.settle(r, &limiter.Cost{Requests: c.cost.Requests, InputTokens: c.cost.InputTokens})
 	}
 	outcome := aimd.Neutral
 	if overloaded {
 		outcome = aimd.Overload
 	}
-	c.k.gate.Release(h.ticket, outcome)
-	h.on = false
+	c.k.gate.Release(ticket, outcome)
 }
 
 // unanswered settles the attempt in flight, whose connection failed with
@@ -58,13 +57,12 @@ func (c *call) refused(status int, overloaded bool) {
 // refunded whole; one that may have reached the server (a timeout or a
 // cancellation mid-flight usually has) keeps its charge.
 func (c *call) unanswered(err error) {
-	h := &c.held
-	h.on = false
-	c.k.gate.Release(h.ticket, aimd.Neutral)
+	ticket, r := c.held.take()
+	c.k.gate.Release(ticket, aimd.Neutral)
 	if notSent(err) {
-		c.settle(h.r, nil)
+		c.settle(r, nil)
 	} else {
-		c.settle(h.r, &c.cost)
+		c.settle(r, &c.cost)
 	}
 }
 
