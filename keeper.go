@@ -2,8 +2,6 @@ package ratekeeper
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ratekeeper/ratekeeper/internal/account"
 	"github.com/ratekeeper/ratekeeper/internal/aimd"
 	"github.com/ratekeeper/ratekeeper/limiter"
 	"github.com/ratekeeper/ratekeeper/tier"
@@ -315,10 +314,7 @@ func New(opts ...Option) (*Keeper, error) {
 
 // AccountID returns a stable, non-reversible identifier of an API key for
 // store keys and logs: the first 16 hex digits of its SHA-256.
-func AccountID(apiKey string) string {
-	h := sha256.Sum256([]byte(apiKey))
-	return hex.EncodeToString(h[:8])
-}
+func AccountID(apiKey string) string { return account.ID(apiKey) }
 
 // Limiter returns the limiter of model's pool, creating it on first use.
 // The error matches tier.ErrUnknownModel when the configuration has no
@@ -360,7 +356,7 @@ func (k *Keeper) pool(model string) (*pool, error) {
 			return nil, fmt.Errorf("ratekeeper: model %q: %w", model, err)
 		}
 		p = &pool{name: r.Pool, lim: lim, configured: r.Budget, burst: 1, ramp: k.ramp, born: time.Now()}
-		if _, mem := k.store.(*limiter.MemoryStore); !mem {
+		if _, local := k.store.(limiter.LocalStore); !local { // a shared store: sample its levels
 			p.samples = rate.NewLimiter(levelSamples, levelSamples)
 		}
 		for d := range p.learned {
