@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ratekeeper/ratekeeper/internal/aimd"
+	"github.com/ratekeeper/ratekeeper/internal/wait"
 	"github.com/ratekeeper/ratekeeper/limiter"
 	"github.com/ratekeeper/ratekeeper/tier"
 )
@@ -127,7 +128,7 @@ func (p *pool) paused(ctx context.Context) (uint64, error) {
 		if d <= 0 {
 			return gen, nil
 		}
-		if err := sleep(ctx, d); err != nil {
+		if err := wait.Sleep(ctx, d); err != nil {
 			return 0, err
 		}
 	}

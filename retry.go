@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ratekeeper/ratekeeper/internal/wait"
 	"github.com/ratekeeper/ratekeeper/tier"
 )
 
@@ -83,21 +84,6 @@ func (p RetryPolicy) backoff(n int, retryAfter time.Duration) time.Duration {
 	}
 	d := time.Duration(rand.Int64N(int64(min(ceiling, math.MaxInt64-1)) + 1))
 	return max(d, retryAfter)
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // retryableStatus reports the statuses worth another attempt: 429 (after
@@ -347,7 +333,7 @@ func (p RetryPolicy) loop(ctx context.Context, s sender, r rules) (*http.Respons
 		case d.pause:
 			continue // the next admission waits for the pool's pause
 		}
-		if err := sleep(ctx, d.wait); err != nil {
+		if err := wait.Sleep(ctx, d.wait); err != nil {
 			return nil, err
 		}
 	}

@@ -114,23 +114,6 @@ func (w *work) collect(ctx context.Context, t *tracked) error {
 	return nil
 }
 
-// sleep waits until at (at once when at is zero or past), or until ctx
-// ends.
-func sleep(ctx context.Context, at time.Time) error {
-	d := time.Until(at)
-	if at.IsZero() || d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // wait takes one request of the batch RPM.
 func (w *work) wait(ctx context.Context) error {
 	if w.r.lim == nil {

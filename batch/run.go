@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/internal/wait"
 )
 
 // Run submits the requests as batches within the limits, waits for them,
@@ -115,7 +117,7 @@ func (w *work) run(ctx context.Context, items []item) error {
 		if err := w.submit(ctx); err != nil {
 			return err
 		}
-		if err := sleep(ctx, w.wake()); err != nil {
+		if err := wait.Sleep(ctx, until(w.wake())); err != nil {
 			return err
 		}
 		if err := w.poll(ctx); err != nil {
@@ -292,6 +294,14 @@ func (w *work) adopt(ctx context.Context, sub *submission) error {
 		w.sum.Adopted++
 	}
 	return nil
+}
+
+// until is the wait for at: none when at is zero (nothing to wait for).
+func until(at time.Time) time.Duration {
+	if at.IsZero() {
+		return 0
+	}
+	return time.Until(at)
 }
 
 // adoptSkew is how much earlier than its intent a lost create's batch
