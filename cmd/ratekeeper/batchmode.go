@@ -59,7 +59,7 @@ func chooseMode(f *runFlags, p tier.Provider, jobs []job, cfg *tier.Config) (str
 // batchLimits are the Message Batches limits of the budget's tier (zero,
 // meaning the API's per-batch limits only, when it names none).
 func batchLimits(p tier.Provider, cfg *tier.Config) tier.BatchLimits {
-	if ti, err := tier.LookupTier(p, cfg.Tier); err == nil {
+	if ti, err := tier.LookupTier(p, cfg.Tier); err == nil && p == tier.Anthropic {
 		return ti.Batches
 	}
 	return tier.BatchLimits{}

@@ -80,11 +80,7 @@ func simulate(ctx context.Context, e *env, f *simulateFlags) error {
 	if err != nil {
 		return err
 	}
-	if p == tier.Anthropic {
-		if ti, err := tier.LookupTier(p, f.budget.tier); err == nil {
-			f.sim.batches = ti.Batches
-		}
-	}
+	f.sim.batches = batchLimits(p, &tier.Config{Provider: p, Tier: f.budget.tier})
 	srv, err := f.sim.serverOf(classes)
 	if err != nil {
 		return err
