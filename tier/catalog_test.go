@@ -122,8 +122,8 @@ func TestPresetRows(t *testing.T) {
 			if p.Class.Source.AsOf == "" || !strings.HasPrefix(p.Class.Source.URL, "https://") {
 				t.Errorf("row %s: source %+v lacks as_of or URL", key, p.Class.Source)
 			}
-			if p.MaxRequestBytes != 32_000_000 || p.Class.ContextWindow != 200_000 {
-				t.Errorf("row %s: MaxRequestBytes, ContextWindow = %d, %d; want 32000000, 200000", key, p.MaxRequestBytes, p.Class.ContextWindow)
+			if p.MaxRequestBytes != 32<<20 || p.Class.ContextWindow != 200_000 {
+				t.Errorf("row %s: MaxRequestBytes, ContextWindow = %d, %d; want 32 MiB, 200000", key, p.MaxRequestBytes, p.Class.ContextWindow)
 			}
 			// Lookup by class name and by every listed model returns the same row.
 			for _, m := range append([]string{p.Class.Name}, p.Class.Models...) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -21,6 +22,25 @@ type providerData struct {
 	schemes         []*scheme
 	unmapped        []unmappedModels
 	maxRequestBytes int64
+	windows         windows
+}
+
+// windows are the largest context windows of a provider's models, by the
+// longest prefix of the model ID that the table lists.
+type windows struct {
+	def      int64 // for an ID no prefix matches
+	prefixes map[string]int64
+}
+
+// of returns model's window.
+func (w windows) of(model string) int64 {
+	win, best := w.def, -1
+	for p, v := range w.prefixes {
+		if len(p) > best && strings.HasPrefix(model, p) {
+			win, best = v, len(p)
+		}
+	}
+	return win
 }
 
 type scheme struct {
@@ -70,6 +90,11 @@ type fileJSON struct {
 		BatchBytes       int64  `json:"batch_bytes"`
 		FilesBytes       int64  `json:"files_bytes"`
 	} `json:"request_limits"`
+	ContextWindows *struct {
+		Source   string           `json:"source"`
+		Default  int64            `json:"default"`
+		Prefixes map[string]int64 `json:"prefixes"`
+	} `json:"context_windows"`
 	Schemes  []schemeJSON `json:"schemes"`
 	Unmapped []struct {
 		Models []string `json:"models"`
@@ -174,6 +199,20 @@ func parseProviderData(data []byte) (*providerData, error) {
 		}
 		pd.maxRequestBytes = rl.MessagesBytes
 	}
+	if cw := f.ContextWindows; cw != nil {
+		if _, err := source(cw.Source, "context_windows"); err != nil {
+			return nil, err
+		}
+		if cw.Default < 0 {
+			return nil, fmt.Errorf("context_windows: negative default")
+		}
+		for p, w := range cw.Prefixes {
+			if p == "" || w <= 0 {
+				return nil, fmt.Errorf("context_windows: prefix %q: a non-empty prefix and a positive window are required", p)
+			}
+		}
+		pd.windows = windows{def: cw.Default, prefixes: cw.Prefixes}
+	}
 	tierNames := map[string]string{} // normalized → scheme
 	if len(f.Schemes) == 0 {
 		return nil, fmt.Errorf("no schemes")
@@ -249,6 +288,9 @@ func parseProviderData(data []byte) (*providerData, error) {
 				limits: map[string]Budget{},
 			}
 			for _, m := range cj.Models {
+				if w := pd.windows.of(m); w > 0 && w < cj.ContextWindow {
+					return nil, fmt.Errorf("%s: model %q has a context window of %d in context_windows, below the class's %d", where, m, w, cj.ContextWindow)
+				}
 				n := normalizeModel(m)
 				if n != m {
 					return nil, fmt.Errorf("%s: model %q is not in canonical form %q", where, m, n)
@@ -279,6 +321,11 @@ func parseProviderData(data []byte) (*providerData, error) {
 				}
 				if lc.Window <= cj.ContextWindow || lc.AboveTokens <= 0 || lc.Beta == "" {
 					return nil, fmt.Errorf("%s: long_context needs window > context_window, above_tokens and beta", where)
+				}
+				for _, m := range cj.Models {
+					if w := pd.windows.of(m); w < lc.Window {
+						return nil, fmt.Errorf("%s: model %q has a context window of %d in context_windows, below the long-context window %d", where, m, w, lc.Window)
+					}
 				}
 				row.class.LongContext = &LongContext{Window: lc.Window, AboveTokens: lc.AboveTokens, Beta: lc.Beta}
 				row.longContext = map[string]Budget{}

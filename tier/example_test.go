@@ -27,7 +27,7 @@ func ExampleLookup() {
 	// Sonnet 4.x in Build
 	// RPM 5000, ITPM 5000000, OTPM 1000000
 	// cache reads count toward ITPM: false
-	// context window: 200000 max request bytes: 32000000
+	// context window: 200000 max request bytes: 33554432
 	// as of 2026 from https://platform.claude.com/docs/en/api/rate-limits
 	// true tier: unknown tier "gold" for anthropic (known: start; build; scale; tier-1; tier-2; tier-3; tier-4)
 }
