@@ -244,9 +244,8 @@ func (k *Keeper) Metrics(ctx context.Context) Metrics {
 // tokencount.Estimator.Stats): how far its estimates were from the usage
 // the server reported, over the recent calls.
 func (k *Keeper) Stats(model string) tokencount.Stats {
-	p := tokencount.Anthropic
 	if k.cfg.Provider == tier.OpenAI {
-		p = tokencount.OpenAI
+		return k.est.Stats(tier.OpenAI, model)
 	}
-	return k.est.Stats(p, model)
+	return k.est.Stats(tier.Anthropic, model) // also without a configured provider
 }

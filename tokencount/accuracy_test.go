@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ratekeeper/ratekeeper/internal/simtok"
+	"github.com/ratekeeper/ratekeeper/tier"
 	"github.com/ratekeeper/ratekeeper/tokencount/bpe"
 )
 
@@ -171,8 +172,8 @@ func runAccuracy(t *testing.T, opts ...Option) accuracyResult {
 			res.point[k] = append(res.point[k], float64(after.PointTokens-h.ref)/float64(h.ref))
 		}
 	}
-	res.stats["anthropic"] = e.Stats(Anthropic, "claude-sonnet-4-5")
-	res.stats["openai"] = e.Stats(OpenAI, "gpt-4o")
+	res.stats["anthropic"] = e.Stats(tier.Anthropic, "claude-sonnet-4-5")
+	res.stats["openai"] = e.Stats(tier.OpenAI, "gpt-4o")
 	return res
 }
 

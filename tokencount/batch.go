@@ -3,6 +3,8 @@ package tokencount
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // The Message Batches API's limits on one batch, checked when it is created:
@@ -221,7 +223,7 @@ func (p *batchParser) request(i int) error {
 		if bad == nil {
 			bad = &MalformedError{Path: "params", Offset: start, Reason: "missing"}
 		}
-	} else if est, err := p.e.estimate(Anthropic, params, false); err != nil {
+	} else if est, err := p.e.estimate(tier.Anthropic, params, false); err != nil {
 		if m, ok := err.(*MalformedError); ok {
 			m.Offset += paramsAt // from the start of the body, not of params
 		}

@@ -207,7 +207,7 @@ func TestBatchLimits(t *testing.T) {
 func TestBatchParamsSizeLimit(t *testing.T) {
 	e := mustNew(t)
 	params := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"` +
-		strings.Repeat("A", anthropicMaxBody) + `"}}]}]}`
+		strings.Repeat("A", 32<<20) + `"}}]}]}`
 	if _, err := e.EstimateAnthropic([]byte(params)); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("EstimateAnthropic of %d bytes = %v; want the Messages limit", len(params), err)
 	}

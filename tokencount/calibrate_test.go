@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // synthetic returns a request body with n words of prose and k lines of code, and a
@@ -54,11 +56,11 @@ func TestCalibrationConverges(t *testing.T) {
 	if after.p95Abs > 0.10 || after.badUnder > 0.05 {
 		t.Errorf("after 50 observations with 5%% outliers: %v; want p95 ≤ 10%%, under>5%% < 5%%", after)
 	}
-	st := e.Stats(Anthropic, "claude-test-1-20990101")
+	st := e.Stats(tier.Anthropic, "claude-test-1-20990101")
 	if st.Observations != 300 || st.Window != ringSize || st.Margin <= 0 || st.Margin >= 0.15 {
 		t.Errorf("Stats = %+v; want 300 observations, full window, a margin in (0, 0.15)", st)
 	}
-	if (e.Stats(Anthropic, "never-seen") != Stats{}) {
+	if (e.Stats(tier.Anthropic, "never-seen") != Stats{}) {
 		t.Error("Stats of an unseen model is not zero")
 	}
 }
@@ -118,12 +120,12 @@ func TestConcurrent(t *testing.T) {
 					return
 				}
 				e.Observe(est, actual, 5)
-				_ = e.Stats(Anthropic, "claude-test-1")
+				_ = e.Stats(tier.Anthropic, "claude-test-1")
 			}
 		})
 	}
 	wg.Wait()
-	if n := e.Stats(Anthropic, "claude-test-1").Observations; n != 400 {
+	if n := e.Stats(tier.Anthropic, "claude-test-1").Observations; n != 400 {
 		t.Errorf("Observations = %d; want 400", n)
 	}
 }

@@ -6,12 +6,14 @@ import (
 	"math"
 	"strings"
 	"sync"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // Estimate is the pre-send cost of one request. The zero Estimate is empty: Observe
 // ignores it.
 type Estimate struct {
-	Provider Provider
+	Provider tier.Provider // the API whose request format the body follows
 	// Model is the request's model ID, as sent.
 	Model string
 	// InputTokens is the input-token cost to reserve: the calibrated estimate plus the
@@ -72,7 +74,7 @@ type Estimator struct {
 }
 
 type calKey struct {
-	provider Provider
+	provider tier.Provider
 	model    string
 }
 
@@ -137,27 +139,27 @@ func New(opts ...Option) (*Estimator, error) {
 // above the API's size limit or a request whose input estimate plus max_tokens exceeds
 // the model's context window. Unknown content block types are counted as text.
 func (e *Estimator) EstimateAnthropic(body []byte) (Estimate, error) {
-	return e.estimate(Anthropic, body, true)
+	return e.estimate(tier.Anthropic, body, true)
 }
 
 // EstimateOpenAI estimates an OpenAI Chat Completions request body
 // (POST /v1/chat/completions), with the same errors as EstimateAnthropic (max_tokens is
 // optional there).
 func (e *Estimator) EstimateOpenAI(body []byte) (Estimate, error) {
-	return e.estimate(OpenAI, body, true)
+	return e.estimate(tier.OpenAI, body, true)
 }
 
 // estimate estimates a request body of provider p. sizeLimit applies the
 // API's request size limit (Limits.MaxBodyBytes) to body; it is off for the
 // params of a batch request, which are not a request of their own.
-func (e *Estimator) estimate(p Provider, body []byte, sizeLimit bool) (Estimate, error) {
+func (e *Estimator) estimate(p tier.Provider, body []byte, sizeLimit bool) (Estimate, error) {
 	table := anthropicModels
 	parse := parseAnthropic
-	if p == OpenAI {
+	if p == tier.OpenAI {
 		table, parse = openAIModels, parseOpenAI
 	}
 	// The size check needs no parse; the model-specific limit is checked again below.
-	if maxBody := e.maxBodyAny(table); sizeLimit && maxBody > 0 && int64(len(body)) > maxBody {
+	if maxBody := e.maxBodyAny(p); sizeLimit && maxBody > 0 && int64(len(body)) > maxBody {
 		return Estimate{}, &TooLargeError{What: WhatBodyBytes, Need: int64(len(body)), Limit: maxBody}
 	}
 	var r request
@@ -166,7 +168,7 @@ func (e *Estimator) estimate(p Provider, body []byte, sizeLimit bool) (Estimate,
 		return Estimate{}, err
 	}
 	info := lookupModel(table, r.model)
-	limits := e.limits(info, r.model)
+	limits := e.limits(p, r.model)
 	f := r.text.f
 	for _, img := range r.images {
 		f.ImageTokens += info.image.tokens(img.w, img.h, img.lowDetail)
@@ -265,7 +267,7 @@ func (e *Estimator) outputExpected(cal *calibrator, est *Estimate, perChoice int
 // est.MaxOutputTokens (see Plausible): one garbage response must not skew every later
 // estimate. Observe never blocks on estimates.
 func (e *Estimator) Observe(est Estimate, actualInput, actualOutput int64) {
-	if est.Provider != Anthropic && est.Provider != OpenAI {
+	if est.Provider != tier.Anthropic && est.Provider != tier.OpenAI {
 		return
 	}
 	in, out := est.Plausible(actualInput, actualOutput)
@@ -276,7 +278,7 @@ func (e *Estimator) Observe(est Estimate, actualInput, actualOutput int64) {
 		actualOutput = -1
 	}
 	table := anthropicModels
-	if est.Provider == OpenAI {
+	if est.Provider == tier.OpenAI {
 		table = openAIModels
 	}
 	cal := e.calibrator(est.Provider, est.Model, lookupModel(table, est.Model))
@@ -290,7 +292,7 @@ func (e *Estimator) Observe(est Estimate, actualInput, actualOutput int64) {
 }
 
 // calibrator returns the model's calibrator, creating it on first use.
-func (e *Estimator) calibrator(p Provider, model string, info modelInfo) *calibrator {
+func (e *Estimator) calibrator(p tier.Provider, model string, info modelInfo) *calibrator {
 	k := calKey{p, calibrationKey(model)}
 	e.mu.RLock()
 	c := e.cals[k]
@@ -316,8 +318,8 @@ func (e *Estimator) calibrator(p Provider, model string, info modelInfo) *calibr
 }
 
 // limits returns the model's limits, with WithModelLimits overrides applied.
-func (e *Estimator) limits(info modelInfo, model string) Limits {
-	l, best := info.limits, -1
+func (e *Estimator) limits(p tier.Provider, model string) Limits {
+	l, best := tier.RequestLimitsOf(p, model), -1
 	for prefix, o := range e.cfg.limits {
 		if len(prefix) > best && strings.HasPrefix(model, prefix) {
 			l, best = o, len(prefix)
@@ -328,13 +330,10 @@ func (e *Estimator) limits(info modelInfo, model string) Limits {
 
 // maxBodyAny is the largest body limit that can apply to any model of the table, so
 // that oversized bodies are refused before parsing.
-func (e *Estimator) maxBodyAny(table []modelInfo) int64 {
-	var m int64
-	for _, info := range table {
-		if info.limits.MaxBodyBytes == 0 {
-			return 0
-		}
-		m = max(m, info.limits.MaxBodyBytes)
+func (e *Estimator) maxBodyAny(p tier.Provider) int64 {
+	m := tier.RequestLimitsOf(p, "").MaxBodyBytes // the provider's, for every model
+	if m == 0 {
+		return 0
 	}
 	for _, l := range e.cfg.limits {
 		if l.MaxBodyBytes == 0 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ratekeeper/ratekeeper/tier"
 	"github.com/ratekeeper/ratekeeper/tokencount"
 )
 
@@ -24,7 +25,7 @@ func Example() {
 
 	// After the response: feed back usage.input_tokens (+ cache tokens) and output_tokens.
 	e.Observe(est, 21, 48)
-	fmt.Println("observations:", e.Stats(tokencount.Anthropic, "claude-sonnet-4-5").Observations)
+	fmt.Println("observations:", e.Stats(tier.Anthropic, "claude-sonnet-4-5").Observations)
 	// Output:
 	// reserve input ≥ point estimate: true
 	// reserve output: 1024

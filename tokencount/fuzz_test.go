@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 func checkEstimate(t *testing.T, est Estimate, err error) {
@@ -121,18 +123,18 @@ func FuzzExtremes(f *testing.F) {
 			t.Fatal(err)
 		}
 		bodies := []struct {
-			p    Provider
+			p    tier.Provider
 			body string
 		}{
-			{Anthropic, fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":%d,"thinking":{"type":"enabled","budget_tokens":%d},"messages":[{"role":"user","content":"hi"}]}`, maxTokens, budget)},
-			{Anthropic, fmt.Sprintf(`{"model":"claude-unknown-9","max_tokens":%d,"messages":[{"role":"user","content":"hi"}]}`, maxTokens)},
-			{OpenAI, fmt.Sprintf(`{"model":"gpt-4o","n":%d,"max_completion_tokens":%d,"messages":[{"role":"user","content":"hi"}]}`, n, maxTokens)},
-			{OpenAI, fmt.Sprintf(`{"model":"gpt-unknown","n":%d,"messages":[{"role":"user","content":"hi"}]}`, n)},
+			{tier.Anthropic, fmt.Sprintf(`{"model":"claude-sonnet-4-5","max_tokens":%d,"thinking":{"type":"enabled","budget_tokens":%d},"messages":[{"role":"user","content":"hi"}]}`, maxTokens, budget)},
+			{tier.Anthropic, fmt.Sprintf(`{"model":"claude-unknown-9","max_tokens":%d,"messages":[{"role":"user","content":"hi"}]}`, maxTokens)},
+			{tier.OpenAI, fmt.Sprintf(`{"model":"gpt-4o","n":%d,"max_completion_tokens":%d,"messages":[{"role":"user","content":"hi"}]}`, n, maxTokens)},
+			{tier.OpenAI, fmt.Sprintf(`{"model":"gpt-unknown","n":%d,"messages":[{"role":"user","content":"hi"}]}`, n)},
 		}
 		for _, b := range bodies {
 			var est Estimate
 			var err error
-			if b.p == Anthropic {
+			if b.p == tier.Anthropic {
 				est, err = e.EstimateAnthropic([]byte(b.body))
 			} else {
 				est, err = e.EstimateOpenAI([]byte(b.body))
@@ -152,7 +154,7 @@ func FuzzExtremes(f *testing.F) {
 			}
 			inOK, outOK := est.Plausible(usedIn, usedOut)
 			e.Observe(est, usedIn, usedOut)
-			if b.p == Anthropic && !inOK && !outOK {
+			if b.p == tier.Anthropic && !inOK && !outOK {
 				after, err := e.EstimateAnthropic(probe)
 				if err != nil || after.InputTokens != before.InputTokens || after.OutputReserve != before.OutputReserve {
 					t.Fatalf("an implausible usage (%d in, %d out) moved the estimate from %+v to %+v (%v)", usedIn, usedOut, before, after, err)

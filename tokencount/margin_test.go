@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ratekeeper/ratekeeper/internal/simtok"
+	"github.com/ratekeeper/ratekeeper/tier"
 	"github.com/ratekeeper/ratekeeper/tokencount/bpe"
 )
 
@@ -195,7 +196,7 @@ func TestMarginShift(t *testing.T) {
 	if after.p95Abs > 0.10 || after.badUnder >= 0.05 {
 		t.Errorf("after %d observations of the shift: %v; want p95 |error| ≤ 10%%, < 5%% underestimated by more than 5%%", shiftLearned, after)
 	}
-	if st := e.Stats(Anthropic, "claude-sonnet-4-5"); st.Margin > 0.05 {
+	if st := e.Stats(tier.Anthropic, "claude-sonnet-4-5"); st.Margin > 0.05 {
 		t.Errorf("Stats.Margin = %.3f once the shift is learned; want ≤ 0.05", st.Margin)
 	}
 }
@@ -352,7 +353,7 @@ func TestMarginMax(t *testing.T) {
 		}
 		e.Observe(est, 5*est.PointTokens, -1)
 	}
-	if st := e.Stats(Anthropic, "claude-sonnet-4-5"); st.MaxMargin > 0.2+1e-12 || st.Margin > st.MaxMargin {
+	if st := e.Stats(tier.Anthropic, "claude-sonnet-4-5"); st.MaxMargin > 0.2+1e-12 || st.Margin > st.MaxMargin {
 		t.Errorf("Stats = %+v; want Margin ≤ MaxMargin ≤ 0.2", st)
 	}
 	if d := mustNew(t); d.cfg.margin.Max != 1 {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 func mustNew(t testing.TB, opts ...Option) *Estimator {
@@ -194,7 +195,7 @@ func TestTooLarge(t *testing.T) {
 	if _, err := e.EstimateAnthropic([]byte(`{"model":"claude-tiny-1","max_tokens":10,"messages":[{"role":"user","content":"ok"}]}`)); err != nil {
 		t.Errorf("small request: %v", err)
 	}
-	big := make([]byte, anthropicMaxBody+1)
+	big := make([]byte, 32<<20+1)
 	_, err = e.EstimateAnthropic(big)
 	if !errors.As(err, &tl) || tl.What != WhatBodyBytes || tl.Need != int64(len(big)) {
 		t.Errorf("body size: err = %v; want *TooLargeError{What: body_bytes}", err)
@@ -212,21 +213,21 @@ func TestTooLargeAtInt64Extremes(t *testing.T) {
 	e := mustNew(t)
 	cases := []struct {
 		name     string
-		provider Provider
+		provider tier.Provider
 		body     string
 		what     string
 	}{
-		{"claude max_tokens MaxInt64", Anthropic, `{"model":"claude-sonnet-4-5","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatContextWindow},
-		{"claude unknown model max_tokens MaxInt64", Anthropic, `{"model":"claude-next-1","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatContextWindow},
-		{"openai max_tokens MaxInt64", OpenAI, `{"model":"gpt-4o","max_completion_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatContextWindow},
-		{"openai n × max_tokens overflows", OpenAI, `{"model":"gpt-4o","n":9223372036854775807,"max_completion_tokens":1000,"messages":[{"role":"user","content":"hi"}]}`, WhatOutputTokens},
-		{"openai n × default output, unknown model", OpenAI, `{"model":"gpt-next","n":4611686018427387904,"messages":[{"role":"user","content":"hi"}]}`, WhatOutputTokens},
-		{"openai unknown model max_tokens MaxInt64", OpenAI, `{"model":"gpt-next","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatOutputTokens},
+		{"claude max_tokens MaxInt64", tier.Anthropic, `{"model":"claude-sonnet-4-5","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatContextWindow},
+		{"claude unknown model max_tokens MaxInt64", tier.Anthropic, `{"model":"claude-next-1","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatContextWindow},
+		{"openai max_tokens MaxInt64", tier.OpenAI, `{"model":"gpt-4o","max_completion_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatContextWindow},
+		{"openai n × max_tokens overflows", tier.OpenAI, `{"model":"gpt-4o","n":9223372036854775807,"max_completion_tokens":1000,"messages":[{"role":"user","content":"hi"}]}`, WhatOutputTokens},
+		{"openai n × default output, unknown model", tier.OpenAI, `{"model":"gpt-next","n":4611686018427387904,"messages":[{"role":"user","content":"hi"}]}`, WhatOutputTokens},
+		{"openai unknown model max_tokens MaxInt64", tier.OpenAI, `{"model":"gpt-next","max_tokens":9223372036854775807,"messages":[{"role":"user","content":"hi"}]}`, WhatOutputTokens},
 	}
 	for _, c := range cases {
 		var err error
 		var est Estimate
-		if c.provider == Anthropic {
+		if c.provider == tier.Anthropic {
 			est, err = e.EstimateAnthropic([]byte(c.body))
 		} else {
 			est, err = e.EstimateOpenAI([]byte(c.body))

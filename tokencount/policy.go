@@ -1,5 +1,7 @@
 package tokencount
 
+import "github.com/ratekeeper/ratekeeper/tier"
+
 // Margin configures the safety margin added to input estimates, as a fraction of the
 // calibrated estimate. Underestimates cause 429s; overestimates only cost throughput
 // (a reservation holds budget while the call is in flight). Zero fields take the
@@ -147,7 +149,7 @@ func WithModelLimits(prefix string, l Limits) Option {
 // Stats returns the error statistics of the model's calibration for the provider's
 // API. A dated snapshot shares its model's calibration ("claude-sonnet-4-5-20250929"
 // is "claude-sonnet-4-5"); a model never estimated has zero Stats.
-func (e *Estimator) Stats(provider Provider, model string) Stats {
+func (e *Estimator) Stats(provider tier.Provider, model string) Stats {
 	e.mu.RLock()
 	cal := e.cals[calKey{provider, calibrationKey(model)}]
 	e.mu.RUnlock()

@@ -1,5 +1,7 @@
 package tokencount
 
+import "github.com/ratekeeper/ratekeeper/tier"
+
 // baseText are the heuristic's tokens per unit of each text feature, fitted by least
 // squares to o200k_base counts over the corpus in testdata/corpus (see
 // TestFitBaseWeights). They approximate OpenAI's tokenizer; Claude priors scale them.
@@ -28,9 +30,9 @@ const claudeText = 1.2
 // priors returns the prior weights μ and the correction scales ν of a model's
 // calibrator. With a Counter (hasCounter) the text contributes through BPETokens, and
 // the character classes only through learned corrections.
-func priors(p Provider, info modelInfo, hasCounter bool) (mu, nu vec) {
+func priors(p tier.Provider, info modelInfo, hasCounter bool) (mu, nu vec) {
 	textMul := info.textFactor
-	if p == Anthropic {
+	if p == tier.Anthropic {
 		textMul *= claudeText
 		mu[fBias] = 10
 		mu[fMessages] = 4

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/ratekeeper/ratekeeper/simapi"
+	"github.com/ratekeeper/ratekeeper/tier"
 	"github.com/ratekeeper/ratekeeper/tokencount"
 )
 
@@ -154,7 +155,7 @@ func newServer(t *testing.T) *simapi.Server {
 
 // checkCommon checks what holds for every good line: one compact object, accepted by the
 // estimator, a custom_id unique in its file when batch-shaped, no streaming batch line.
-func checkCommon(t *testing.T, name string, lines []line, p tokencount.Provider) {
+func checkCommon(t *testing.T, name string, lines []line, p tier.Provider) {
 	t.Helper()
 	e := newEstimator(t)
 	ids := map[string]int{}
@@ -168,7 +169,7 @@ func checkCommon(t *testing.T, name string, lines []line, p tokencount.Provider)
 			t.Errorf("%s:%d: not compact JSON", name, l.n)
 		}
 		var err error
-		if p == tokencount.Anthropic {
+		if p == tier.Anthropic {
 			_, err = e.EstimateAnthropic(l.body)
 		} else {
 			_, err = e.EstimateOpenAI(l.body)
@@ -193,7 +194,7 @@ func TestMixed500(t *testing.T) {
 	if len(lines) != 500 {
 		t.Fatalf("%d lines, want 500", len(lines))
 	}
-	checkCommon(t, "mixed-500", lines, tokencount.Anthropic)
+	checkCommon(t, "mixed-500", lines, tier.Anthropic)
 	srv := newServer(t)
 	var in, out [2]int64
 	var requests, batch, stream, huge int
@@ -253,7 +254,7 @@ func TestSmall20(t *testing.T) {
 	if len(lines) != 20 {
 		t.Fatalf("%d lines, want 20", len(lines))
 	}
-	checkCommon(t, "small-20", lines, tokencount.Anthropic)
+	checkCommon(t, "small-20", lines, tier.Anthropic)
 	srv := newServer(t)
 	streams, batch := 0, 0
 	for _, l := range lines {
@@ -281,7 +282,7 @@ func TestOpenAI50(t *testing.T) {
 	if len(lines) != 50 {
 		t.Fatalf("%d lines, want 50", len(lines))
 	}
-	checkCommon(t, "openai-50", lines, tokencount.OpenAI)
+	checkCommon(t, "openai-50", lines, tier.OpenAI)
 	srv := newServer(t)
 	batch, streams := 0, 0
 	for _, l := range lines {
