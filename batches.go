@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/ratekeeper/ratekeeper/tier"
 	"github.com/ratekeeper/ratekeeper/tokencount"
@@ -23,16 +22,6 @@ import (
 // the API would refuse is refused at once, with the request it is about),
 // has every attempt at a batch endpoint wait for the batch budget
 // (WithBatchRPM), and retries them as passOn retries what it sends.
-
-// batchesPath is the path of the Message Batches endpoints, after the base
-// URL's.
-const batchesPath = "/v1/messages/batches"
-
-// isBatchPath reports whether the URL path p (without a trailing slash) is
-// one of the batch endpoints'.
-func isBatchPath(p string) bool {
-	return strings.HasSuffix(p, batchesPath) || strings.Contains(p, batchesPath+"/")
-}
 
 // WithBatchRPM budgets the calls to the Message Batches endpoints (create,
 // list, retrieve, results, cancel, delete) at rpm requests per minute,
@@ -83,5 +72,5 @@ func (k *Keeper) createBatch(req *http.Request, next MiddlewareNext) (*http.Resp
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	out.ContentLength = int64(len(body))
-	return k.passOn(out, next)
+	return k.passOn(out, next, route{tier.Anthropic, batchCreate})
 }

@@ -78,7 +78,7 @@ func (k *Keeper) setupCounting() (err error) {
 // unsure reports whether c's input estimate is unsure enough to count.
 func (c *call) unsure() bool {
 	k := c.k
-	return k.counter != nil && c.rt == anthropicMessages && c.est.Margin > CountAbove &&
+	return k.counter != nil && c.rt.provider == tier.Anthropic && c.est.Margin > CountAbove &&
 		time.Now().UnixNano() >= k.countPaused.Load()
 }
 

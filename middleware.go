@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/ratekeeper/ratekeeper/limiter"
@@ -18,36 +17,6 @@ import (
 // MiddlewareNext is the rest of a middleware chain; it has the type of
 // option.MiddlewareNext in anthropic-sdk-go and openai-go.
 type MiddlewareNext = func(*http.Request) (*http.Response, error)
-
-// route says which API a request calls.
-type route uint8
-
-const (
-	passThrough route = iota
-	anthropicMessages
-	openAIChat
-	batchCreate // POST …/v1/messages/batches
-)
-
-func routeOf(req *http.Request) route {
-	if req.Method != http.MethodPost {
-		return passThrough
-	}
-	p := strings.TrimSuffix(req.URL.Path, "/")
-	if strings.HasSuffix(p, batchesPath) {
-		return batchCreate // checked even without a body: the API refuses it
-	}
-	if req.Body == nil || req.Body == http.NoBody {
-		return passThrough
-	}
-	switch {
-	case strings.HasSuffix(p, "/v1/messages"):
-		return anthropicMessages
-	case strings.HasSuffix(p, "/chat/completions"):
-		return openAIChat
-	}
-	return passThrough
-}
 
 // maxErrorBody bounds what is read of an error response (what
 // tier.ParseErrorBody reads), and errorBodyTimeout how long reading it may
@@ -117,11 +86,12 @@ func readErrorBody(ctx context.Context, body io.ReadCloser) []byte {
 // closes it: always close streams.
 func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Response, error) {
 	rt := routeOf(req)
-	switch rt {
-	case passThrough:
-		return k.passOn(req, next)
+	switch rt.endpoint {
+	case messages:
 	case batchCreate:
 		return k.createBatch(req, next)
+	default:
+		return k.passOn(req, next, rt)
 	}
 	c, err := k.price(req, next, rt)
 	if err != nil {
@@ -140,7 +110,7 @@ func (k *Keeper) price(req *http.Request, next MiddlewareNext, rt route) (*call,
 		return nil, fmt.Errorf("ratekeeper: reading the request body: %w", err)
 	}
 	var est tokencount.Estimate
-	if rt == anthropicMessages {
+	if rt.provider == tier.Anthropic {
 		est, err = k.est.EstimateAnthropic(body)
 	} else {
 		est, err = k.est.EstimateOpenAI(body)
@@ -212,15 +182,8 @@ type call struct {
 	held held
 }
 
-func (c *call) provider() tier.Provider {
-	if c.rt == openAIChat {
-		return tier.OpenAI
-	}
-	return tier.Anthropic
-}
-
 func (c *call) event(kind EventKind, attempt int) Event {
-	return Event{Kind: kind, CallID: c.id, Provider: c.provider(), Model: c.est.Model, Pool: c.p.name, Attempt: attempt}
+	return Event{Kind: kind, CallID: c.id, Provider: c.rt.provider, Model: c.est.Model, Pool: c.p.name, Attempt: attempt}
 }
 
 // run sends the call through the retry loop: every attempt is admitted
@@ -251,7 +214,7 @@ func (c *call) try(ctx context.Context, n int) (reply, error) {
 // kept of it and releases its slot; for a 429 it plans the freeze.
 func (c *call) read(ctx context.Context, n int, res *http.Response) reply {
 	rp := reply{res: res, at: time.Now()}
-	obs, herr := tier.ParseHeaders(c.provider(), res.Header, rp.at) // bad fields are skipped
+	obs, herr := tier.ParseHeaders(c.rt.provider, res.Header, rp.at) // bad fields are skipped
 	c.distrust(ctx, n, &obs, herr, rp.at)
 	ok := res.StatusCode < 300
 	c.sync(ctx, n, &obs, ok)
@@ -261,7 +224,7 @@ func (c *call) read(ctx context.Context, n int, res *http.Response) reply {
 	}
 	errBody := readErrorBody(ctx, res.Body)
 	res.Body = io.NopCloser(bytes.NewReader(errBody))
-	rp.apiErr, _ = tier.ParseErrorBody(c.provider(), res.StatusCode, errBody)
+	rp.apiErr, _ = tier.ParseErrorBody(c.rt.provider, res.StatusCode, errBody)
 	rp.wait, rp.overloaded = retryAfter(&obs, rp.apiErr), overloaded(res.StatusCode, rp.apiErr)
 	c.refused(res.StatusCode, rp.overloaded)
 	if res.StatusCode == http.StatusTooManyRequests {

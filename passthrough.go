@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/ratekeeper/ratekeeper/limiter"
@@ -21,8 +20,8 @@ import (
 // with a budget of its own first waits for it (see passBudget). A request
 // whose body cannot be replayed (no GetBody) is sent once. The last
 // refusal is returned marked x-should-retry: false.
-func (k *Keeper) passOn(req *http.Request, next MiddlewareNext) (*http.Response, error) {
-	pc := &passCall{req: req, next: next, budget: k.passBudget(req), provider: k.cfg.Provider}
+func (k *Keeper) passOn(req *http.Request, next MiddlewareNext, rt route) (*http.Response, error) {
+	pc := &passCall{req: req, next: next, budget: k.passBudget(rt), provider: k.cfg.Provider}
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	return k.retry.loop(req.Context(), pc, rules{replayable: replayable})
 }
@@ -85,18 +84,16 @@ func (pc *passCall) act(_ context.Context, _ int, rp reply, d decision) decision
 }
 
 // passBudget is the requests-per-minute budget that each attempt of a
-// passed-on request waits for, nil for none: POST …/v1/messages/count_tokens
-// waits for the count_tokens budget (WithCountTokens), the one the Keeper's
-// own counting spends, so the caller's counts and the Keeper's share the
-// server's bucket; every call to a Message Batches endpoint (any path under
-// …/v1/messages/batches) waits for the batch budget (WithBatchRPM), which
-// they all share as the server's limit does.
-func (k *Keeper) passBudget(req *http.Request) *limiter.Limiter {
-	p := strings.TrimSuffix(req.URL.Path, "/")
-	switch {
-	case req.Method == http.MethodPost && strings.HasSuffix(p, "/v1/messages/count_tokens"):
+// passed-on call waits for, nil for none: count_tokens waits for the
+// count_tokens budget (WithCountTokens), the one the Keeper's own counting
+// spends, so the caller's counts and the Keeper's share the server's bucket;
+// every call to a Message Batches endpoint waits for the batch budget
+// (WithBatchRPM), which they all share as the server's limit does.
+func (k *Keeper) passBudget(rt route) *limiter.Limiter {
+	switch rt.endpoint {
+	case countTokens:
 		return k.counter
-	case isBatchPath(p):
+	case batchCreate, batches:
 		return k.batcher
 	}
 	return nil

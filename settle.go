@@ -38,7 +38,7 @@ func (c *call) refused(status int, overloaded bool) {
 	switch {
 	case status == http.StatusTooManyRequests:
 		c.giveBack(r)
-	case overloaded && c.rt == anthropicMessages:
+	case overloaded && c.rt.provider == tier.Anthropic:
 		c.settle(r, nil)
 	case overloaded:
 		c.settle(r, &limiter.Cost{Requests: c.cost.Requests})
@@ -81,18 +81,9 @@ func (c *call) settle(r *limiter.Reservation, used *limiter.Cost) {
 // settles at the reported usage, the estimator learns, and the concurrency
 // slot is released, once the body has been read or closed.
 func (c *call) settleOnRead(res *http.Response, r *limiter.Reservation, ticket aimd.Ticket, attempt int) {
-	kind := usage.AnthropicJSON
 	stream := strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream")
-	switch {
-	case c.rt == anthropicMessages && stream:
-		kind = usage.AnthropicSSE
-	case c.rt == openAIChat && stream:
-		kind = usage.OpenAISSE
-	case c.rt == openAIChat:
-		kind = usage.OpenAIJSON
-	}
 	ctx := context.WithoutCancel(c.req.Context())
-	res.Body = usage.NewReader(res.Body, kind, func(u usage.Usage, _ error) {
+	res.Body = usage.NewReader(res.Body, c.rt.provider, stream, func(u usage.Usage, _ error) {
 		used, whole, implausible := c.used(u)
 		c.settle(r, &used)
 		if u.Input {
@@ -133,7 +124,7 @@ func (c *call) used(u usage.Usage) (used limiter.Cost, whole int64, implausible 
 	if u.Input {
 		used.InputTokens = in
 		whole = in
-		if c.rt == anthropicMessages {
+		if c.rt.provider == tier.Anthropic {
 			used.InputTokens += created
 			if c.p.cacheReads {
 				used.InputTokens += read

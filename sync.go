@@ -187,7 +187,7 @@ func (c *call) sync(ctx context.Context, attempt int, obs *tier.Observation, ok 
 		}
 	}
 	c.p.learnShare(lim, &clamps, obs, rem)
-	if rem != nil && c.rt == anthropicMessages {
+	if rem != nil && c.rt.provider == tier.Anthropic {
 		c.learnOutput(ctx, attempt, &clamps, rem)
 	}
 	_ = lim.ClampAll(ctx, clamps)

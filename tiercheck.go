@@ -39,7 +39,7 @@ func (c *call) checkTier(ctx context.Context, attempt int, obs *tier.Observation
 		parts[i] = m.String()
 	}
 	msg := strings.Join(parts, "; ")
-	if in, err := tier.Infer(c.provider(), *obs, c.est.Model); err == nil {
+	if in, err := tier.Infer(c.rt.provider, *obs, c.est.Model); err == nil {
 		if len(in.Matches) > 0 {
 			names := make([]string, len(in.Matches))
 			for i, m := range in.Matches {

@@ -105,7 +105,7 @@ func (r *runner) do(stop, abort context.Context, j *job) {
 	if err == nil {
 		if resp.StatusCode/100 == 2 {
 			// The usage, read in passing by the parser the Keeper settles with.
-			resp.Body = usage.NewReader(resp.Body, usageKind(r.provider, j.stream), func(u usage.Usage, _ error) {
+			resp.Body = usage.NewReader(resp.Body, r.provider, j.stream, func(u usage.Usage, _ error) {
 				if u.Input || u.Final {
 					used = &Usage{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens,
 						CacheCreationInputTokens: u.CacheCreationInputTokens, CacheReadInputTokens: u.CacheReadInputTokens}
@@ -177,19 +177,6 @@ func (r *runner) do(stop, abort context.Context, j *job) {
 
 // errBadResponse is what a 2xx answer that is not a response matches.
 var errBadResponse = errors.New("bad response")
-
-// usageKind says how internal/usage reads a response body.
-func usageKind(p tier.Provider, stream bool) usage.Kind {
-	switch {
-	case p == tier.OpenAI && stream:
-		return usage.OpenAISSE
-	case p == tier.OpenAI:
-		return usage.OpenAIJSON
-	case stream:
-		return usage.AnthropicSSE
-	}
-	return usage.AnthropicJSON
-}
 
 // classify names the error of a request that got no usable answer.
 func classify(err error) *RecordError {

@@ -8,16 +8,8 @@ import (
 	"encoding/json"
 	"io"
 	"sync"
-)
 
-// Kind says how to read a response body.
-type Kind uint8
-
-const (
-	AnthropicJSON Kind = iota // a Message object
-	AnthropicSSE              // message_start … message_delta … message_stop
-	OpenAIJSON                // a ChatCompletion object
-	OpenAISSE                 // chunks, the last one with usage (stream_options.include_usage)
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // Usage is what a response reported. Counts are as the server sent them:
@@ -47,9 +39,10 @@ const maxBuffer = 1 << 20
 
 // Reader passes a body through and reports its usage once.
 type Reader struct {
-	rc   io.ReadCloser
-	kind Kind
-	done func(Usage, error)
+	rc     io.ReadCloser
+	openAI bool // the body is OpenAI's (Chat Completions), not Anthropic's (Messages)
+	stream bool // the body is a server-sent-event stream, not a JSON object
+	done   func(Usage, error)
 
 	once sync.Once
 	mu   sync.Mutex // guards the fields below; Read and Close may race
@@ -59,11 +52,15 @@ type Reader struct {
 	stop bool // Anthropic: message_stop seen
 }
 
-// NewReader wraps rc. done is called exactly once, with the usage seen and
-// nil at EOF, or with what was seen and the read error (or nil on an early
-// Close) when the body ends otherwise.
-func NewReader(rc io.ReadCloser, kind Kind, done func(Usage, error)) *Reader {
-	return &Reader{rc: rc, kind: kind, done: done}
+// NewReader wraps rc, the body of a response from provider p's API: an
+// Anthropic Message or an OpenAI ChatCompletion object, or with stream their
+// server-sent events (Anthropic: message_start … message_delta …
+// message_stop; OpenAI: chunks, the last one with usage, as
+// stream_options.include_usage asks). done is called exactly once, with the
+// usage seen and nil at EOF, or with what was seen and the read error (or
+// nil on an early Close) when the body ends otherwise.
+func NewReader(rc io.ReadCloser, p tier.Provider, stream bool, done func(Usage, error)) *Reader {
+	return &Reader{rc: rc, openAI: p == tier.OpenAI, stream: stream, done: done}
 }
 
 // Read implements io.Reader; the bytes are the body's, unchanged.
@@ -92,13 +89,13 @@ func (r *Reader) Close() error {
 func (r *Reader) finish(err error) {
 	r.once.Do(func() {
 		r.mu.Lock()
-		if (r.kind == AnthropicJSON || r.kind == OpenAIJSON) && !r.skip {
-			parseJSON(r.kind, r.buf, &r.u)
+		if !r.stream && !r.skip {
+			parseJSON(r.openAI, r.buf, &r.u)
 		} else if len(r.buf) > 0 && !r.skip {
 			r.line(r.buf) // a last line without a newline
 		}
 		u := r.u
-		if r.kind == AnthropicSSE {
+		if r.stream && !r.openAI {
 			u.Final = u.Final && r.stop
 		}
 		r.buf = nil
@@ -109,7 +106,7 @@ func (r *Reader) finish(err error) {
 
 // feed takes bytes in order; r.mu is held.
 func (r *Reader) feed(p []byte) {
-	if r.kind == AnthropicJSON || r.kind == OpenAIJSON {
+	if !r.stream {
 		if r.skip {
 			return // too large: what was kept is no longer the body's prefix
 		}
@@ -157,7 +154,7 @@ func (r *Reader) line(l []byte) {
 	if len(data) == 0 || data[0] != '{' {
 		return // e.g. OpenAI's [DONE]
 	}
-	if r.kind == OpenAISSE {
+	if r.openAI {
 		var c struct {
 			Usage *openAIUsage `json:"usage"`
 		}
@@ -238,8 +235,8 @@ func (o *openAIUsage) into(u *Usage) {
 	u.Input, u.Final = true, true
 }
 
-func parseJSON(kind Kind, body []byte, u *Usage) {
-	if kind == OpenAIJSON {
+func parseJSON(openAI bool, body []byte, u *Usage) {
+	if openAI {
 		var b struct {
 			Usage *openAIUsage `json:"usage"`
 		}

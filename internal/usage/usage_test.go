@@ -9,6 +9,7 @@ import (
 	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 const anthropicStream = `event: message_start
@@ -41,14 +42,29 @@ const openAIStream = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\
 	"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11,\"prompt_tokens_details\":{\"cached_tokens\":4}}}\r\n\r\n" +
 	"data: [DONE]\r\n\r\n"
 
+// kind is how a test reads a body: as a provider's JSON object or stream.
+type kind struct {
+	p      tier.Provider
+	stream bool
+}
+
+var (
+	anthropicJSON = kind{tier.Anthropic, false}
+	anthropicSSE  = kind{tier.Anthropic, true}
+	openAIJSON    = kind{tier.OpenAI, false}
+	openAISSE     = kind{tier.OpenAI, true}
+	// kinds numbers them for the fuzzer, as they were numbered before.
+	kinds = [...]kind{anthropicJSON, anthropicSSE, openAIJSON, openAISSE}
+)
+
 // read passes body through a Reader, one byte at a time, and returns what
 // came out and what was reported.
-func read(t *testing.T, kind Kind, body string, closeEarly int) (string, Usage, int, error) {
+func read(t *testing.T, k kind, body string, closeEarly int) (string, Usage, int, error) {
 	t.Helper()
 	var got Usage
 	var gotErr error
 	calls := 0
-	r := NewReader(io.NopCloser(strings.NewReader(body)), kind, func(u Usage, err error) {
+	r := NewReader(io.NopCloser(strings.NewReader(body)), k.p, k.stream, func(u Usage, err error) {
 		got, gotErr = u, err
 		calls++
 	})
@@ -71,30 +87,30 @@ func read(t *testing.T, kind Kind, body string, closeEarly int) (string, Usage, 
 func TestReader(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		kind  Kind
+		kind  kind
 		body  string
 		early int
 		want  Usage
 	}{
-		{"anthropic stream", AnthropicSSE, anthropicStream, 0,
+		{"anthropic stream", anthropicSSE, anthropicStream, 0,
 			Usage{InputTokens: 25, OutputTokens: 15, CacheCreationInputTokens: 3, CacheReadInputTokens: 7, Input: true, Final: true}},
-		{"anthropic stream closed before message_stop", AnthropicSSE, anthropicStream, strings.Index(anthropicStream, "event: message_stop"),
+		{"anthropic stream closed before message_stop", anthropicSSE, anthropicStream, strings.Index(anthropicStream, "event: message_stop"),
 			Usage{InputTokens: 25, OutputTokens: 15, CacheCreationInputTokens: 3, CacheReadInputTokens: 7, Input: true}},
-		{"anthropic stream closed after message_start", AnthropicSSE, anthropicStream, strings.Index(anthropicStream, "event: content_block_start"),
+		{"anthropic stream closed after message_start", anthropicSSE, anthropicStream, strings.Index(anthropicStream, "event: content_block_start"),
 			Usage{InputTokens: 25, OutputTokens: 1, CacheCreationInputTokens: 3, CacheReadInputTokens: 7, Input: true}},
-		{"anthropic overload mid-stream", AnthropicSSE, anthropicStream[:strings.Index(anthropicStream, "event: message_delta")] +
+		{"anthropic overload mid-stream", anthropicSSE, anthropicStream[:strings.Index(anthropicStream, "event: message_delta")] +
 			"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n", 0,
 			Usage{InputTokens: 25, OutputTokens: 1, CacheCreationInputTokens: 3, CacheReadInputTokens: 7, Input: true, ErrorType: "overloaded_error"}},
-		{"anthropic JSON", AnthropicJSON, `{"id":"msg_1","type":"message","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":11,"output_tokens":7,"cache_read_input_tokens":3}}`, 0,
+		{"anthropic JSON", anthropicJSON, `{"id":"msg_1","type":"message","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":11,"output_tokens":7,"cache_read_input_tokens":3}}`, 0,
 			Usage{InputTokens: 11, OutputTokens: 7, CacheReadInputTokens: 3, Input: true, Final: true}},
-		{"anthropic error JSON", AnthropicJSON, `{"type":"error","error":{"type":"rate_limit_error","message":"x"}}`, 0, Usage{}},
-		{"openai stream", OpenAISSE, openAIStream, 0,
+		{"anthropic error JSON", anthropicJSON, `{"type":"error","error":{"type":"rate_limit_error","message":"x"}}`, 0, Usage{}},
+		{"openai stream", openAISSE, openAIStream, 0,
 			Usage{InputTokens: 9, OutputTokens: 2, CacheReadInputTokens: 4, Input: true, Final: true}},
-		{"openai stream without usage", OpenAISSE, "data: {\"choices\":[]}\n\ndata: [DONE]\n\n", 0, Usage{}},
-		{"openai JSON", OpenAIJSON, `{"id":"c","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}`, 0,
+		{"openai stream without usage", openAISSE, "data: {\"choices\":[]}\n\ndata: [DONE]\n\n", 0, Usage{}},
+		{"openai JSON", openAIJSON, `{"id":"c","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}`, 0,
 			Usage{InputTokens: 12, OutputTokens: 5, Input: true, Final: true}},
-		{"garbage", AnthropicSSE, "data: {not json\n\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":-5}}}\n", 0, Usage{}},
-		{"truncated JSON", OpenAIJSON, `{"usage":{"prompt_tokens":12`, 0, Usage{}},
+		{"garbage", anthropicSSE, "data: {not json\n\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":-5}}}\n", 0, Usage{}},
+		{"truncated JSON", openAIJSON, `{"usage":{"prompt_tokens":12`, 0, Usage{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, got, calls, err := read(t, tc.kind, tc.body, tc.early)
@@ -117,7 +133,7 @@ func TestReader(t *testing.T) {
 
 func TestReadErrorReported(t *testing.T) {
 	var gotErr error
-	r := NewReader(io.NopCloser(iotest.TimeoutReader(strings.NewReader(anthropicStream))), AnthropicSSE, func(_ Usage, err error) { gotErr = err })
+	r := NewReader(io.NopCloser(iotest.TimeoutReader(strings.NewReader(anthropicStream))), tier.Anthropic, true, func(_ Usage, err error) { gotErr = err })
 	buf := make([]byte, 10)
 	r.Read(buf)
 	_, err := r.Read(buf)
@@ -131,7 +147,7 @@ func TestLongLineSkipped(t *testing.T) {
 	body := "data: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n" + long +
 		"data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}\ndata: {\"type\":\"message_stop\"}\n"
 	var got Usage
-	r := NewReader(io.NopCloser(strings.NewReader(body)), AnthropicSSE, func(u Usage, _ error) { got = u })
+	r := NewReader(io.NopCloser(strings.NewReader(body)), tier.Anthropic, true, func(u Usage, _ error) { got = u })
 	n, _ := io.Copy(io.Discard, r)
 	if n != int64(len(body)) || got != (Usage{InputTokens: 3, OutputTokens: 9, Input: true, Final: true}) {
 		t.Fatalf("copied %d of %d, usage %+v", n, len(body), got)
@@ -139,13 +155,14 @@ func TestLongLineSkipped(t *testing.T) {
 }
 
 func FuzzReader(f *testing.F) {
-	f.Add(uint8(AnthropicSSE), []byte(anthropicStream))
-	f.Add(uint8(OpenAISSE), []byte(openAIStream))
-	f.Add(uint8(AnthropicJSON), []byte(`{"usage":{"input_tokens":1}}`))
-	f.Fuzz(func(t *testing.T, kind uint8, body []byte) {
+	f.Add(uint8(1), []byte(anthropicStream))
+	f.Add(uint8(3), []byte(openAIStream))
+	f.Add(uint8(0), []byte(`{"usage":{"input_tokens":1}}`))
+	f.Fuzz(func(t *testing.T, n uint8, body []byte) {
 		var got Usage
 		calls := 0
-		r := NewReader(io.NopCloser(bytes.NewReader(body)), Kind(kind%4), func(u Usage, _ error) { got = u; calls++ })
+		k := kinds[n%4]
+		r := NewReader(io.NopCloser(bytes.NewReader(body)), k.p, k.stream, func(u Usage, _ error) { got = u; calls++ })
 		out, err := io.ReadAll(r)
 		r.Close()
 		if err != nil || !bytes.Equal(out, body) || calls != 1 {
@@ -162,7 +179,7 @@ func FuzzReader(f *testing.F) {
 func TestJSONTooLarge(t *testing.T) {
 	body := `{"usage":{"input_tokens":5,"output_tokens":6},"pad":"` + strings.Repeat("x", maxBuffer) + `"}` + `{"usage":{"input_tokens":7}}`
 	var got Usage
-	r := NewReader(io.NopCloser(strings.NewReader(body)), AnthropicJSON, func(u Usage, _ error) { got = u })
+	r := NewReader(io.NopCloser(strings.NewReader(body)), tier.Anthropic, false, func(u Usage, _ error) { got = u })
 	out, _ := io.ReadAll(r)
 	if string(out) != body || got != (Usage{}) {
 		t.Fatalf("passed %d of %d bytes; usage %+v, want none", len(out), len(body), got)
