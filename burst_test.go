@@ -28,7 +28,7 @@ func TestLearnBurst(t *testing.T) {
 		h.Set("anthropic-ratelimit-requests-limit", "50")
 		h.Set("anthropic-ratelimit-requests-remaining", itoa(remaining))
 		h.Set("anthropic-ratelimit-requests-reset", at)
-		o, err := tier.ParseAnthropicHeaders(h, time.Now())
+		o, err := tier.ParseHeaders(tier.Anthropic, h, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -46,7 +46,7 @@ func (b Budget) MarshalJSON() ([]byte, error) {
 // {"rpm":1000,"itpm":450000,"otpm":90000,"burst":"10s","headroom":0.1}.
 // Unknown fields are rejected and burst must be a duration string accepted
 // by time.ParseDuration. Errors are *FieldError values; UnmarshalJSON does
-// not call [Budget.Validate] (use [ParseBudget] for both).
+// not call [Budget.Validate]; LoadConfig does both.
 func (b *Budget) UnmarshalJSON(data []byte) error {
 	var j budgetJSON
 	if err := decodeStrict(data, &j); err != nil {
@@ -63,9 +63,9 @@ func (b *Budget) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// ParseBudget decodes a budget object (see [Budget.UnmarshalJSON]) and
+// parseBudget decodes a budget object (see [Budget.UnmarshalJSON]) and
 // validates it. Errors are *FieldError values matching ErrInvalidBudget.
-func ParseBudget(data []byte) (Budget, error) {
+func parseBudget(data []byte) (Budget, error) {
 	var b Budget
 	if err := b.UnmarshalJSON(data); err != nil {
 		return Budget{}, err

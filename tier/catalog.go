@@ -124,23 +124,6 @@ func Lookup(p Provider, tier, model string) (Preset, error) {
 	return cat.lookup(p, tier, model)
 }
 
-// ClassOf returns the Anthropic class of model in the current scheme, or in
-// the legacy scheme when the current one does not list it. The error is a
-// *LookupError matching ErrUnknownModel.
-func ClassOf(model string) (Class, error) {
-	cat, err := loadCatalog()
-	if err != nil {
-		return Class{}, err
-	}
-	pd := cat.providers[Anthropic]
-	for _, s := range pd.schemes {
-		if row := s.findClass(model); row != nil {
-			return row.class.clone(), nil
-		}
-	}
-	return Class{}, pd.unknownModel(model, pd.schemes)
-}
-
 // Presets returns every row of p's tables: for each scheme, each class, each
 // tier, in the order of the embedded data. It returns nil for an unknown
 // provider.

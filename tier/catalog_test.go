@@ -315,32 +315,17 @@ func TestSDKModels(t *testing.T) {
 		anthropic.ModelClaudeSonnet4_5_20250929,
 	}
 	for _, m := range sdk {
-		_, err := ClassOf(m)
+		_, err := Lookup(Anthropic, "build", m) // the current scheme
+		if errors.Is(err, ErrUnknownModel) {
+			_, err = Lookup(Anthropic, "tier-1", m) // the legacy one
+		}
 		if err == nil {
 			continue
 		}
 		var le *LookupError
 		if !errors.As(err, &le) || le.Hint == "" {
-			t.Errorf("ClassOf(%s) = %v; want a class or an explained unknown", m, err)
+			t.Errorf("Lookup(%s) = %v; want a class or an explained unknown", m, err)
 		}
-	}
-}
-
-func TestClassOf(t *testing.T) {
-	c, err := ClassOf("claude-opus-4-1-20250805")
-	if err != nil || c.Scheme != "legacy" || c.Name != "opus-4.x" {
-		t.Errorf("ClassOf(claude-opus-4-1-20250805) = %s/%s, %v; want legacy/opus-4.x", c.Scheme, c.Name, err)
-	}
-	c, err = ClassOf("claude-opus-4-6")
-	if err != nil || c.Scheme != "current" || c.Display != "Opus 4.x" {
-		t.Errorf("ClassOf(claude-opus-4-6) = %s/%s, %v; want current/Opus 4.x", c.Scheme, c.Display, err)
-	}
-	c.Models[0] = "mutated"
-	if c2, _ := ClassOf("claude-opus-4-6"); c2.Models[0] == "mutated" {
-		t.Error("ClassOf returned shared memory")
-	}
-	if _, err := ClassOf("llama-3"); !errors.Is(err, ErrUnknownModel) {
-		t.Errorf("ClassOf(llama-3) = %v; want ErrUnknownModel", err)
 	}
 }
 

@@ -55,7 +55,7 @@ func TestParseBudgetErrors(t *testing.T) {
 		{`{"rpm":`, "", "truncated JSON"},
 		{`[1]`, "", "got a JSON array, want an object"},
 	} {
-		_, err := ParseBudget([]byte(tc.in))
+		_, err := parseBudget([]byte(tc.in))
 		var fe *FieldError
 		if !errors.As(err, &fe) || !errors.Is(err, ErrInvalidBudget) {
 			t.Errorf("ParseBudget(%s) = %v; want a *FieldError", tc.in, err)

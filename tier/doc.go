@@ -26,7 +26,9 @@
 // A preset also says whether cache reads count toward ITPM
 // ([Class.CacheReadsCount]), the context window, the request size limit,
 // and the tier's Message Batches, token-counting and spend limits.
-// [Presets] and [Tiers] list everything.
+// [Presets] and [Tiers] list everything. [RequestLimitsOf] gives what one
+// request to a model may hold in any tier (the largest context window any
+// configuration offers, the body size limit): what tokencount refuses above.
 //
 // # Configuration
 //
@@ -34,16 +36,16 @@
 // [ConfigFromEnv]) and call [Config.Budget] with the model they are about
 // to call. A Config names a preset tier and overrides it per model or for a
 // workspace ("build tier, but our workspace is capped at 200k ITPM"). A
-// Budget can also be built by hand, parsed with [ParseBudget], or derived
-// with [Override.Apply]. Every validation error is a *[FieldError] naming
-// the field.
+// Budget can also be built by hand, decoded from JSON
+// ([Budget.UnmarshalJSON], then [Budget.Validate]), or derived with
+// [Override.Apply]. Every validation error is a *[FieldError] naming the
+// field.
 //
 // # What the server says
 //
-// [ParseAnthropicHeaders] and [ParseOpenAIHeaders] turn a response's
-// rate-limit headers into an [Observation]; [ParseErrorBody] turns a 429,
-// 529 or other error body into an [APIError] that says whether a retry can
-// help. [Infer] matches observed limits against the presets, and [Compare]
+// [ParseHeaders] turns a response's rate-limit headers into an
+// [Observation]; [ParseErrorBody] turns a 429, 529 or other error body into
+// an [APIError] that says whether a retry can help. [Infer] matches observed limits against the presets, and [Compare]
 // reports where they disagree with a configured budget.
 //
 // Parsers take the current time as a parameter and never read the clock;

@@ -82,7 +82,7 @@ func ExampleLoadConfig() {
 	// field defaults.burst: got a JSON number, want a string
 }
 
-func ExampleParseAnthropicHeaders() {
+func ExampleParseHeaders() {
 	now := time.Date(2026, 3, 12, 8, 30, 5, 0, time.UTC)
 	h := http.Header{}
 	h.Set("retry-after", "23")
@@ -94,7 +94,7 @@ func ExampleParseAnthropicHeaders() {
 	h.Set("anthropic-ratelimit-output-tokens-limit", "8000")
 	h.Set("anthropic-ratelimit-output-tokens-remaining", "eight thousand")
 
-	obs, err := tier.ParseAnthropicHeaders(h, now)
+	obs, err := tier.ParseHeaders(tier.Anthropic, h, now)
 	fmt.Println("error:", err)
 	itpm := obs.Dims[tier.ITPM]
 	fmt.Printf("ITPM %d of %d left, full in %v\n", itpm.Remaining, itpm.Limit, itpm.Reset.Sub(now))
@@ -119,7 +119,7 @@ func ExampleParseAnthropicHeaders() {
 	// output_tokens_per_minute: configured 1000000, server reports 8000
 }
 
-func ExampleParseOpenAIHeaders() {
+func ExampleParseHeaders_openAI() {
 	now := time.Date(2025, 5, 26, 12, 0, 0, 0, time.UTC)
 	h := http.Header{}
 	h.Set("x-ratelimit-limit-requests", "60")
@@ -129,7 +129,7 @@ func ExampleParseOpenAIHeaders() {
 	h.Set("x-ratelimit-remaining-tokens", "149984")
 	h.Set("x-ratelimit-reset-tokens", "6m0s")
 
-	obs, err := tier.ParseOpenAIHeaders(h, now)
+	obs, err := tier.ParseHeaders(tier.OpenAI, h, now)
 	if err != nil {
 		panic(err)
 	}

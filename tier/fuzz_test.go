@@ -70,7 +70,7 @@ func FuzzParseAnthropicHeaders(f *testing.F) {
 	f.Add("retry-after: Wed, 15 Jul 2026 10:01:00 GMT\nanthropic-ratelimit-requests-reset: 2026-07-15T10:00:00.060+02:00", int64(0))
 	f.Fuzz(func(t *testing.T, head string, unix int64) {
 		now := timeFromUnix(unix)
-		o, err := ParseAnthropicHeaders(headerBlock(head), now)
+		o, err := parseAnthropicHeaders(headerBlock(head), now)
 		checkObservation(t, o, err)
 		if o.Provider != Anthropic {
 			t.Fatalf("Provider = %q", o.Provider)
@@ -83,7 +83,7 @@ func FuzzParseOpenAIHeaders(f *testing.F) {
 	f.Add("x-ratelimit-reset-tokens: 2562047h47m16.854775807s\nretry-after-ms: 1e3", int64(-1))
 	f.Fuzz(func(t *testing.T, head string, unix int64) {
 		now := timeFromUnix(unix)
-		o, err := ParseOpenAIHeaders(headerBlock(head), now)
+		o, err := parseOpenAIHeaders(headerBlock(head), now)
 		checkObservation(t, o, err)
 		for _, d := range []DimensionObservation{o.Dims[RPM], o.Dims[TPM]} {
 			if d.Present && !d.Reset.IsZero() && d.Reset.Before(now) {
@@ -173,7 +173,7 @@ func FuzzParseBudget(f *testing.F) {
 	f.Add([]byte(`{"tpm":1,"burst":"1m0.000000001s"}`))
 	f.Add([]byte(`{"rpd":5,"headroom":1e-320}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := ParseBudget(data)
+		b, err := parseBudget(data)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidBudget) {
 				t.Fatalf("error %v does not match ErrInvalidBudget", err)
@@ -192,7 +192,7 @@ func FuzzParseBudget(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b2, err := ParseBudget(out)
+		b2, err := parseBudget(out)
 		if err != nil || b2 != b {
 			t.Fatalf("round trip %s: %+v, %v; want %+v", out, b2, err, b)
 		}

@@ -129,17 +129,8 @@ func (e *HeaderError) Is(target error) bool { return target == ErrBadHeader }
 
 var errDurationRange = errors.New("out of range")
 
-// ParseAnthropicHeaders reads the Claude API's rate-limit headers
-// (anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset},
-// anthropic-priority-{input,output}-tokens-*, retry-after-ms, retry-after,
-// request-id, anthropic-workspace-id) into an Observation. Resets are RFC
-// 3339 instants; now resolves an HTTP-date retry-after.
-//
-// Missing headers leave their fields absent. Malformed, negative or
-// enormous values (above MaxLimit) are reported in a *HeaderError matching
-// ErrBadHeader, and the returned Observation still holds every header that
-// parsed. ParseAnthropicHeaders never panics.
-func ParseAnthropicHeaders(h http.Header, now time.Time) (Observation, error) {
+// parseAnthropicHeaders reads the Claude API's headers (see ParseHeaders).
+func parseAnthropicHeaders(h http.Header, now time.Time) (Observation, error) {
 	p := &headerParser{h: h, now: now}
 	o := newObservation(Anthropic)
 	dim := func(kind string, rounded bool) DimensionObservation {
@@ -162,16 +153,8 @@ func ParseAnthropicHeaders(h http.Header, now time.Time) (Observation, error) {
 	return o, p.err()
 }
 
-// ParseOpenAIHeaders reads the OpenAI API's rate-limit headers
-// (x-ratelimit-{limit,remaining,reset}-{requests,tokens}, the -project-
-// and _usage_based variants, retry-after-ms, retry-after, x-request-id)
-// into an Observation. Resets are durations such as "6m0s" or "20ms"
-// (bare numbers are seconds), resolved against now.
-//
-// Errors are as for [ParseAnthropicHeaders]: a *HeaderError listing the
-// unusable headers, with every good field still in the Observation. Azure's
-// "-1" values are reported as negative and ignored.
-func ParseOpenAIHeaders(h http.Header, now time.Time) (Observation, error) {
+// parseOpenAIHeaders reads the OpenAI API's headers (see ParseHeaders).
+func parseOpenAIHeaders(h http.Header, now time.Time) (Observation, error) {
 	p := &headerParser{h: h, now: now}
 	o := newObservation(OpenAI)
 	dim := func(kind string) DimensionObservation {
@@ -187,15 +170,29 @@ func ParseOpenAIHeaders(h http.Header, now time.Time) (Observation, error) {
 	return o, p.err()
 }
 
-// ParseHeaders dispatches to [ParseAnthropicHeaders] or
-// [ParseOpenAIHeaders]. For an unknown provider it returns a *LookupError
-// matching ErrUnknownProvider.
+// ParseHeaders reads provider p's rate-limit headers into an Observation.
+//
+// For Anthropic: anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset},
+// anthropic-priority-{input,output}-tokens-*, retry-after-ms, retry-after,
+// request-id and anthropic-workspace-id; resets are RFC 3339 instants. For
+// OpenAI: x-ratelimit-{limit,remaining,reset}-{requests,tokens}, the
+// -project- and _usage_based variants, retry-after-ms, retry-after and
+// x-request-id; resets are durations such as "6m0s" or "20ms" (bare numbers
+// are seconds), resolved against now, which also resolves an HTTP-date
+// retry-after.
+//
+// Missing headers leave their fields absent. Malformed, negative or
+// enormous values (above MaxLimit) are reported in a *HeaderError matching
+// ErrBadHeader, and the returned Observation still holds every header that
+// parsed (Azure's "-1" values are reported as negative and ignored). For an
+// unknown provider it returns a *LookupError matching ErrUnknownProvider.
+// ParseHeaders never panics.
 func ParseHeaders(p Provider, h http.Header, now time.Time) (Observation, error) {
 	switch p {
 	case Anthropic:
-		return ParseAnthropicHeaders(h, now)
+		return parseAnthropicHeaders(h, now)
 	case OpenAI:
-		return ParseOpenAIHeaders(h, now)
+		return parseOpenAIHeaders(h, now)
 	}
 	return newObservation(p), &LookupError{Provider: p, Name: string(p), Known: []string{string(Anthropic), string(OpenAI)}, Err: ErrUnknownProvider}
 }

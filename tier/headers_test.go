@@ -22,7 +22,7 @@ func TestParseAnthropicHeaders(t *testing.T) {
 		"anthropic-ratelimit-output-tokens-limit": {""},
 		"Retry-After": {"1.5"},
 	}
-	got, err := ParseAnthropicHeaders(h, t0)
+	got, err := parseAnthropicHeaders(h, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestRetryAfter(t *testing.T) {
 		if tc.s != "" {
 			h.Set("retry-after", tc.s)
 		}
-		for _, parse := range []func(http.Header, time.Time) (Observation, error){ParseAnthropicHeaders, ParseOpenAIHeaders} {
+		for _, parse := range []func(http.Header, time.Time) (Observation, error){parseAnthropicHeaders, parseOpenAIHeaders} {
 			o, err := parse(h, t0)
 			if o.RetryAfter != tc.want || o.HasRetryAfter != tc.has {
 				t.Errorf("retry-after-ms %q, retry-after %q: got %v, %v; want %v, %v", tc.ms, tc.s, o.RetryAfter, o.HasRetryAfter, tc.want, tc.has)
@@ -100,7 +100,7 @@ func TestParseOpenAIHeaders(t *testing.T) {
 	h.Set("x-ratelimit-reset-tokens", "1m30.5s")
 	h.Set("x-ratelimit-reset-project-tokens", "2") // bare seconds
 	h.Set("x-ratelimit-limit-project-requests", "abc")
-	got, err := ParseOpenAIHeaders(h, t0)
+	got, err := parseOpenAIHeaders(h, t0)
 	var he *HeaderError
 	if !errors.As(err, &he) || len(he.Problems) != 1 || he.Problems[0].Header != "x-ratelimit-limit-project-requests" {
 		t.Fatalf("error = %v; want one problem with x-ratelimit-limit-project-requests", err)
@@ -122,7 +122,7 @@ func TestParseOpenAIHeaders(t *testing.T) {
 	}
 	for _, bad := range []string{"-1s", "soon", "1e400", "5 minutes"} {
 		h := http.Header{"X-Ratelimit-Reset-Tokens": {bad}}
-		o, err := ParseOpenAIHeaders(h, t0)
+		o, err := parseOpenAIHeaders(h, t0)
 		if err == nil || o.Dims[TPM].Present {
 			t.Errorf("reset %q: %+v, %v; want an error and nothing present", bad, o.Dims[TPM], err)
 		}
@@ -141,7 +141,7 @@ func TestParseHeadersUnknownProvider(t *testing.T) {
 
 func TestHeaderErrorMessage(t *testing.T) {
 	h := http.Header{"Anthropic-Ratelimit-Requests-Limit": {string(make([]byte, 200))}}
-	_, err := ParseAnthropicHeaders(h, t0)
+	_, err := parseAnthropicHeaders(h, t0)
 	var he *HeaderError
 	if !errors.As(err, &he) || len(he.Problems[0].Value) != 64 || len(err.Error()) > 500 {
 		t.Errorf("a 200-byte value gives %q", err)

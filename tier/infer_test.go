@@ -72,7 +72,7 @@ func TestCompare(t *testing.T) {
 	h.Set("anthropic-ratelimit-requests-limit", "5000")
 	h.Set("anthropic-ratelimit-input-tokens-limit", "200000")
 	h.Set("anthropic-ratelimit-output-tokens-limit", "1000000")
-	obs, err := ParseAnthropicHeaders(h, t0)
+	obs, err := parseAnthropicHeaders(h, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
