@@ -7,7 +7,7 @@ func parseAnthropic(body []byte, r *request) error {
 	l := &lexer{b: body}
 	var haveMessages bool
 	r.choices = 1
-	err := l.object(func(key []byte) error {
+	err := topLevel(l, func(key []byte) error {
 		var err error
 		switch string(key) {
 		case "model":
@@ -53,23 +53,15 @@ func parseAnthropic(body []byte, r *request) error {
 		default: // tool_choice, metadata, stop_sequences, temperature, service_tier, ...
 			_, err = l.skip()
 		}
-		if err != nil {
-			return at(err, "%s", key)
-		}
-		return nil
+		return err
 	})
-	if err == nil {
-		err = l.end()
-	}
 	if err != nil {
 		return err
 	}
-	switch {
-	case r.model == "":
-		return &MalformedError{Path: "model", Reason: "missing or empty"}
-	case !haveMessages:
-		return &MalformedError{Path: "messages", Reason: "missing"}
-	case !r.hasMaxTokens:
+	if err := required(r, haveMessages); err != nil {
+		return err
+	}
+	if !r.hasMaxTokens {
 		return &MalformedError{Path: "max_tokens", Reason: "missing"}
 	}
 	return nil

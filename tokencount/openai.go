@@ -5,7 +5,7 @@ func parseOpenAI(body []byte, r *request) error {
 	l := &lexer{b: body}
 	var haveMessages bool
 	r.choices = 1
-	err := l.object(func(key []byte) error {
+	err := topLevel(l, func(key []byte) error {
 		var err error
 		switch string(key) {
 		case "model":
@@ -61,24 +61,12 @@ func parseOpenAI(body []byte, r *request) error {
 		default: // tool_choice, temperature, stream_options, stop, user, metadata, ...
 			_, err = l.skip()
 		}
-		if err != nil {
-			return at(err, "%s", key)
-		}
-		return nil
+		return err
 	})
-	if err == nil {
-		err = l.end()
-	}
 	if err != nil {
 		return err
 	}
-	switch {
-	case r.model == "":
-		return &MalformedError{Path: "model", Reason: "missing or empty"}
-	case !haveMessages:
-		return &MalformedError{Path: "messages", Reason: "missing"}
-	}
-	return nil
+	return required(r, haveMessages)
 }
 
 func openAIMessage(l *lexer, r *request) error {

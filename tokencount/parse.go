@@ -130,3 +130,29 @@ func nonNegative(l *lexer, what string) (int64, error) {
 	}
 	return n, nil
 }
+
+// topLevel reads a request body's one object to the end of the input,
+// member by member: an error member returns is located at its key.
+func topLevel(l *lexer, member func(key []byte) error) error {
+	err := l.object(func(key []byte) error {
+		if err := member(key); err != nil {
+			return at(err, "%s", key)
+		}
+		return nil
+	})
+	if err == nil {
+		err = l.end()
+	}
+	return err
+}
+
+// required checks what a body of either API must hold: a model and messages.
+func required(r *request, haveMessages bool) error {
+	switch {
+	case r.model == "":
+		return &MalformedError{Path: "model", Reason: "missing or empty"}
+	case !haveMessages:
+		return &MalformedError{Path: "messages", Reason: "missing"}
+	}
+	return nil
+}
