@@ -54,6 +54,9 @@ type macroScenario struct {
 	// oracleFloor is the least efficiency the oracle must reach in every
 	// run (0.9 unless set): below it the harness, not a limiter, is wrong.
 	oracleFloor float64
+	// no429 says ratekeeper, with and without counting, must meet no 429:
+	// one process sees every call against minute buckets it knows.
+	no429 bool
 }
 
 func macroScenarioList() []macroScenario {
@@ -61,9 +64,9 @@ func macroScenarioList() []macroScenario {
 	mixed := macroMixedWorkload
 	return []macroScenario{
 		{name: "documented", about: "60 s buckets; OTPM reserves max_tokens on admission and refunds the rest at the end (2025 docs)",
-			cfg: simapi.Config{OutputPolicy: reserve}, workload: mixed},
+			cfg: simapi.Config{OutputPolicy: reserve}, workload: mixed, no429: true},
 		{name: "otpm-actual", about: "60 s buckets; OTPM counts only the output generated (2026 docs)",
-			cfg: simapi.Config{OutputPolicy: simapi.OutputActual}, workload: mixed},
+			cfg: simapi.Config{OutputPolicy: simapi.OutputActual}, workload: mixed, no429: true},
 		{name: "sub-minute-5s", about: "buckets of 5 s (limit × 5/60), as documented",
 			cfg: simapi.Config{OutputPolicy: reserve, Burst: 5 * time.Second}, workload: mixed},
 		{name: "sub-minute-1s", about: "buckets of 1 s (limit / 60, at least 1), as documented",
@@ -74,6 +77,9 @@ func macroScenarioList() []macroScenario {
 			// the oracle makes 0.87–0.90 of it.
 			oracleFloor: 0.85},
 		{name: "input-bound", about: "48 prompts of 2k–20k tokens (prose in two scripts, Go, JSON, CSV), max_tokens 64–256; the server counts text with tiktoken cl100k_base",
+			// Not no429: an estimate may fall short of the server's BPE
+			// count before the margin converges (1 429 in 240 calls with
+			// counting, 2–4 without, in docs/macro.md).
 			// TestMacro loads the vocabulary (or fails) before any run.
 			cfg: simapi.Config{OutputPolicy: reserve, TextCounter: func(s string) int64 {
 				c, _ := macroCL100K()
@@ -86,10 +92,12 @@ func macroScenarioList() []macroScenario {
 		{name: "overload", about: "as documented, and every call is answered 529 during [0, 2m) and [6m, 8m)",
 			cfg: simapi.Config{OutputPolicy: reserve, OverloadWindows: []simapi.Window{
 				{Start: 0, End: 2 * time.Minute}, {Start: 6 * time.Minute, End: 8 * time.Minute}}},
-			workload: mixed},
+			workload: mixed, no429: true},
 		{name: "shared-headers", about: "as documented, two processes (32 workers each) share the key; each limiter has the whole budget and learns the rest from headers",
 			cfg: simapi.Config{OutputPolicy: reserve}, workload: mixed, clients: 2},
 		{name: "shared-redis", about: "as documented, four processes (16 workers each) share the key; ratekeeper's share one redisstore budget on a real redis-server",
+			// Not no429: one 429 in 1280 calls has been seen, at the start,
+			// when four processes begin at once; at most 1 in 1000 is asserted.
 			cfg: simapi.Config{OutputPolicy: reserve}, workload: mixed, clients: 4, redis: true},
 	}
 }
@@ -112,6 +120,7 @@ type macroResult struct {
 	attempts                 int64 // POST /v1/messages sent to the server
 	counts                   simapi.Counts
 	wall, floor              time.Duration
+	requestCap               float64         // the capacity of the server's request bucket
 	lat                      []time.Duration // of the calls that succeeded
 	firstErr                 string
 	oracle429                int64
@@ -136,12 +145,18 @@ func (r *macroResult) efficiency() float64 {
 // windows) ÷ wall time. A seed varies the server's output lengths and the
 // workload.
 //
-// It checks what must hold whatever the limiter does: the server never let
-// more through than its buckets allow, every call is accounted for, every
-// attempt reached the server's ledger, and the oracle — which validates the
-// harness — meets no 429, fails nothing and reaches efficiency ≥ 0.9 in
-// every run (0.85 with 1 s buckets, see macroScenarioList). ratekeeper's
-// own targets are reported, not asserted: the table is for reading.
+// Each run checks what must hold whatever the limiter does: the server
+// never let more through than its buckets allow, every call is accounted
+// for, every attempt reached the server's ledger. After the table, it
+// asserts the claims the README makes that hold by construction, not by
+// timing (macroCheckClaims): the oracle — which validates the harness —
+// meets no 429 and reaches efficiency ≥ 0.9 in every run (0.85 with 1 s
+// buckets, see macroScenarioList); the oracle and ratekeeper fail no call;
+// ratekeeper meets no 429 where one process sees every call against
+// minute buckets (macroScenario.no429), and at most 1 in 1000 through one
+// Redis budget; a run whose calls filled the request bucket has a
+// theoretical minimum above 0. Throughput (efficiency, ÷ oracle) beyond
+// the oracle's floor is reported, not asserted: the table is for reading.
 //
 // Run: go test -run TestMacro -macro -v . [-macro.out=FILE] [-macro.seeds=N]
 // [-macro.scenarios=documented,input-bound]
@@ -212,42 +227,9 @@ func TestMacro(t *testing.T) {
 	})
 	elapsed := time.Since(began)
 
-	for i := range scenarios {
-		j := slices.Index(macroStrategies, "oracle")
-		for seed, r := range results[i][j] {
-			if r.oracle429 != 0 || r.counts.RateLimited != 0 || r.failed != 0 {
-				t.Errorf("%s/oracle/seed=%d: %d 429s (first %s), %d failed (e.g. %.200s); the oracle must meet none: the harness is wrong",
-					scenarios[i].name, seed, r.counts.RateLimited, r.oracleFirst429, r.failed, r.firstErr)
-			}
-			floor := cmp.Or(scenarios[i].oracleFloor, 0.9)
-			if e := r.efficiency(); e < floor {
-				t.Errorf("%s/oracle/seed=%d: efficiency %.3f (wall %v, minimum %v); want ≥ %v: the minimum or the harness is wrong",
-					scenarios[i].name, seed, e, r.wall, r.floor, floor)
-			}
-		}
-	}
-
-	// What ratekeeper promises whatever the throughput: no call fails, and
-	// one budget in Redis meets (almost) no 429: one in several thousand
-	// calls has been seen, at the start, when four processes begin at once.
-	for i := range scenarios {
-		for _, st := range []string{"ratekeeper", "ratekeeper-nocount"} {
-			j := slices.Index(macroStrategies, st)
-			var limited, calls int64
-			for seed, r := range results[i][j] {
-				if r.failed != 0 {
-					t.Errorf("%s/%s/seed=%d: %d calls failed (e.g. %.200s); want none", scenarios[i].name, st, seed, r.failed, r.firstErr)
-				}
-				limited, calls = limited+r.counts.RateLimited, calls+int64(r.calls)
-			}
-			if scenarios[i].redis && limited*1000 > calls {
-				t.Errorf("%s/%s: %d 429s for %d calls through one Redis budget; want at most 1 in 1000", scenarios[i].name, st, limited, calls)
-			}
-		}
-	}
-
 	table := macroTable(scenarios, results, seeds)
 	t.Logf("%d runs in %v; counts summed over %d seeds\n%s", len(scenarios)*len(macroStrategies)*seeds, elapsed.Round(time.Second), seeds, table)
+	macroCheckClaims(t, scenarios, results)
 	if *macroOut != "" {
 		var b strings.Builder
 		fmt.Fprintf(&b, "<!-- made by: go test -run TestMacro -macro -macro.seeds=%d -macro.out=%s . -->\n\n", seeds, *macroOut)
@@ -267,6 +249,55 @@ func TestMacro(t *testing.T) {
 		}
 		if err := os.WriteFile(*macroOut, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// macroCheckClaims asserts what the README claims of the table and what
+// holds by construction, not by timing:
+//
+//   - the oracle and ratekeeper (with and without counting) fail no call;
+//   - the oracle meets no 429, and reaches its scenario's oracleFloor of
+//     efficiency: below either, the harness is wrong;
+//   - ratekeeper meets no 429 in the no429 scenarios, and at most 1 in 1000
+//     calls through one Redis budget;
+//   - a run in which more calls succeeded than the server's request bucket
+//     holds has a theoretical minimum above 0: each success was charged a
+//     request, and the minimum is what its efficiency divides.
+func macroCheckClaims(t *testing.T, scenarios []macroScenario, results [][][]macroResult) {
+	t.Helper()
+	for i, sc := range scenarios {
+		for j, st := range macroStrategies {
+			keeper := st == "ratekeeper" || st == "ratekeeper-nocount"
+			var limited, calls int64
+			for seed, r := range results[i][j] {
+				run := fmt.Sprintf("%s/%s/seed=%d", sc.name, st, seed)
+				limited, calls = limited+r.counts.RateLimited, calls+int64(r.calls)
+				if (st == "oracle" || keeper) && r.failed != 0 {
+					t.Errorf("%s: %d calls failed (e.g. %.200s); want 0", run, r.failed, r.firstErr)
+				}
+				if float64(r.succeeded) > r.requestCap && r.floor <= 0 {
+					t.Errorf("%s: theoretical minimum %v with %d calls succeeded; want > 0", run, r.floor, r.succeeded)
+				}
+				switch {
+				case st == "oracle":
+					if r.oracle429 != 0 || r.counts.RateLimited != 0 {
+						t.Errorf("%s: %d 429s (first %s); want 0: the harness is wrong", run, r.counts.RateLimited, r.oracleFirst429)
+					}
+					floor := cmp.Or(sc.oracleFloor, 0.9)
+					if e := r.efficiency(); e < floor {
+						t.Errorf("%s: efficiency %.3f (wall %v, minimum %v); want ≥ %v: the minimum or the harness is wrong",
+							run, e, r.wall, r.floor, floor)
+					}
+				case keeper && sc.no429:
+					if r.counts.RateLimited != 0 {
+						t.Errorf("%s: %d 429s; want 0 (one process, minute buckets)", run, r.counts.RateLimited)
+					}
+				}
+			}
+			if keeper && sc.redis && limited*1000 > calls {
+				t.Errorf("%s/%s: %d 429s for %d calls through one Redis budget; want at most 1 in 1000", sc.name, st, limited, calls)
+			}
 		}
 	}
 }
@@ -481,6 +512,8 @@ func macroRun(t *testing.T, sc *macroScenario, strategy string, seed uint64, red
 	res.attempts = rt.n.Load()
 	res.counts = s.Ledger().Counts(apiKey, "")
 	res.floor = s.MinimumTime(apiKey, macroClass)
+	sizes, _ := s.Buckets(macroClass)
+	res.requestCap = sizes[simapi.Requests].Capacity
 	if orc != nil {
 		res.oracle429 = orc.rateLimits.Load()
 		res.oracleFirst429, _ = orc.first429.Load().(string)
