@@ -204,14 +204,20 @@ func (q *batchStore) close() {
 	}
 }
 
-// lookupLocked returns key's batch id brought to now, or nil. batchStore.mu must be held.
-func (s *Server) lookupLocked(key, id string, now time.Time) *batch {
-	b := s.batches.byID[id]
+// lockBatch locks batchStore.mu and returns key's batch id brought to now, the time read
+// once the lock is held; the caller unlocks. When key has no batch id it returns nil, with
+// the lock released.
+func (s *Server) lockBatch(key, id string) (b *batch, now time.Time) {
+	q := s.batches
+	q.mu.Lock()
+	now = time.Now()
+	b = q.byID[id]
 	if b == nil || b.key != key {
-		return nil
+		q.mu.Unlock()
+		return nil, now
 	}
 	s.advanceLocked(b, now)
-	return b
+	return b, now
 }
 
 // queuedLocked returns key's requests in the processing queue at now (those not settled

@@ -189,17 +189,30 @@ func queueFull(w http.ResponseWriter, reqID string, queued, n, limit int64, wait
 	return batchQueueFull
 }
 
+// lockEnded is lockBatch for the routes that need a batch that has ended: it returns key's
+// batch id with batchStore.mu held, for the caller to unlock. It answers 404 when key has no
+// batch id, and 400 ("Message Batch {id} " then why) when the batch is still processing,
+// and returns nil and that answer, the lock released.
+func (s *Server) lockEnded(w http.ResponseWriter, reqID, key, id, why string) (*batch, batchAnswer) {
+	b, _ := s.lockBatch(key, id)
+	if b == nil {
+		return nil, notFound(w, reqID, id)
+	}
+	if b.ended.IsZero() {
+		s.batches.mu.Unlock()
+		return nil, batchError(w, reqID, http.StatusBadRequest, "invalid_request_error", "Message Batch "+id+" "+why)
+	}
+	return b, batchOK
+}
+
 // getBatch serves GET /v1/messages/batches/{id}.
 func (s *Server) getBatch(w http.ResponseWriter, r *http.Request, reqID, key, id string) batchAnswer {
-	q := s.batches
-	q.mu.Lock()
-	b := s.lookupLocked(key, id, time.Now())
+	b, _ := s.lockBatch(key, id)
 	if b == nil {
-		q.mu.Unlock()
 		return notFound(w, reqID, id)
 	}
 	v := b.jsonLocked(r)
-	q.mu.Unlock()
+	s.batches.mu.Unlock()
 	writeJSON(w, http.StatusOK, v)
 	return batchOK
 }
@@ -208,14 +221,11 @@ func (s *Server) getBatch(w http.ResponseWriter, r *http.Request, reqID, key, id
 // batchCancelDelay, then its unprocessed requests are canceled and it ends. Canceling a
 // canceling batch changes nothing; an ended batch cannot be canceled (400).
 func (s *Server) cancelBatch(w http.ResponseWriter, r *http.Request, reqID, key, id string) batchAnswer {
-	q := s.batches
-	q.mu.Lock()
-	now := time.Now()
-	b := s.lookupLocked(key, id, now)
+	b, now := s.lockBatch(key, id)
 	if b == nil {
-		q.mu.Unlock()
 		return notFound(w, reqID, id)
 	}
+	q := s.batches
 	if !b.ended.IsZero() {
 		q.mu.Unlock()
 		return batchError(w, reqID, http.StatusBadRequest, "invalid_request_error",
@@ -233,18 +243,11 @@ func (s *Server) cancelBatch(w http.ResponseWriter, r *http.Request, reqID, key,
 
 // deleteBatch serves DELETE /v1/messages/batches/{id}; only an ended batch can be deleted.
 func (s *Server) deleteBatch(w http.ResponseWriter, _ *http.Request, reqID, key, id string) batchAnswer {
-	q := s.batches
-	q.mu.Lock()
-	b := s.lookupLocked(key, id, time.Now())
+	b, refused := s.lockEnded(w, reqID, key, id, "is still processing: cancel it, and delete it once it has ended.")
 	if b == nil {
-		q.mu.Unlock()
-		return notFound(w, reqID, id)
+		return refused
 	}
-	if b.ended.IsZero() {
-		q.mu.Unlock()
-		return batchError(w, reqID, http.StatusBadRequest, "invalid_request_error",
-			"Message Batch "+id+" is still processing: cancel it, and delete it once it has ended.")
-	}
+	q := s.batches
 	delete(q.byID, id)
 	q.byKey[key] = slices.DeleteFunc(q.byKey[key], func(x *batch) bool { return x == b })
 	q.mu.Unlock()
@@ -256,20 +259,12 @@ func (s *Server) deleteBatch(w http.ResponseWriter, _ *http.Request, reqID, key,
 // ordered by a hash of the custom_id, so deterministically but not in submission order.
 // A batch that has not ended has no results yet (400).
 func (s *Server) batchResults(w http.ResponseWriter, r *http.Request, reqID, key, id string) batchAnswer {
-	q := s.batches
-	q.mu.Lock()
-	b := s.lookupLocked(key, id, time.Now())
+	b, refused := s.lockEnded(w, reqID, key, id, "has not ended yet: its results are available once processing_status is ended.")
 	if b == nil {
-		q.mu.Unlock()
-		return notFound(w, reqID, id)
-	}
-	if b.ended.IsZero() {
-		q.mu.Unlock()
-		return batchError(w, reqID, http.StatusBadRequest, "invalid_request_error",
-			"Message Batch "+id+" has not ended yet: its results are available once processing_status is ended.")
+		return refused
 	}
 	items := b.items // settled: they no longer change
-	q.mu.Unlock()
+	s.batches.mu.Unlock()
 
 	order := make([]int, len(items))
 	hashes := make([]uint64, len(items))

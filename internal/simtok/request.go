@@ -138,8 +138,10 @@ func CountAnthropicRequestWith(body []byte, count TextCounter) (int64, error) {
 	return n, nil
 }
 
-// anthropicContent counts a content field: absent, null, a string, or a block list.
-func (count TextCounter) anthropicContent(raw json.RawMessage, model string) (int64, error) {
+// content counts a content field as both APIs define it: absent or null (nothing), a string
+// (its text), or a list of E (blocks, parts), each counted by each. what names the list in
+// the errors.
+func content[E any](count TextCounter, raw json.RawMessage, what string, each func(E) (int64, error)) (int64, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return 0, nil
@@ -152,13 +154,13 @@ func (count TextCounter) anthropicContent(raw json.RawMessage, model string) (in
 		}
 		return count(s), nil
 	case '[':
-		var blocks []json.RawMessage
-		if err := json.Unmarshal(raw, &blocks); err != nil {
-			return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
+		var list []E
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return 0, fmt.Errorf("%w: content %s: %v", ErrMalformed, what, err)
 		}
 		var n int64
-		for _, b := range blocks {
-			c, err := count.anthropicBlock(b, model)
+		for _, e := range list {
+			c, err := each(e)
 			if err != nil {
 				return 0, err
 			}
@@ -166,7 +168,14 @@ func (count TextCounter) anthropicContent(raw json.RawMessage, model string) (in
 		}
 		return n, nil
 	}
-	return 0, fmt.Errorf("%w: content must be a string or a list of blocks", ErrMalformed)
+	return 0, fmt.Errorf("%w: content must be a string or a list of %s", ErrMalformed, what)
+}
+
+// anthropicContent counts an Anthropic content field: absent, null, a string, or a block list.
+func (count TextCounter) anthropicContent(raw json.RawMessage, model string) (int64, error) {
+	return content(count, raw, "blocks", func(b json.RawMessage) (int64, error) {
+		return count.anthropicBlock(b, model)
+	})
 }
 
 func (count TextCounter) anthropicBlock(raw json.RawMessage, model string) (int64, error) {
@@ -279,6 +288,8 @@ func CountOpenAIRequest(body []byte) (int64, error) {
 // CountOpenAIRequestWith is CountOpenAIRequest with every text counted by count instead of
 // CountText; nil means CountText. Images and files are priced as in CountOpenAIRequest.
 func CountOpenAIRequestWith(body []byte, count TextCounter) (int64, error) {
+	// The same start as CountAnthropicRequestWith, on purpose: each provider's count
+	// reads top to bottom in one function.
 	if count == nil {
 		count = CountText
 	}
@@ -309,50 +320,29 @@ func CountOpenAIRequestWith(body []byte, count TextCounter) (int64, error) {
 	return n, nil
 }
 
+// openAIContent counts an OpenAI content field: absent, null, a string, or a part list.
 func (count TextCounter) openAIContent(raw json.RawMessage) (int64, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
-		return 0, nil
+	return content(count, raw, "parts", count.openAIPart)
+}
+
+// openAIPart counts one content part: its text and refusal, an image_url, or a file.
+func (count TextCounter) openAIPart(p openAIPart) (int64, error) {
+	switch {
+	case p.ImageURL != nil:
+		return openAIImageURL(p.ImageURL.URL, p.ImageURL.Detail)
+	case p.File != nil:
+		n := count(p.File.Filename)
+		data, ok := dataURLPayload(p.File.FileData)
+		if !ok {
+			return n + PDFPageTokens, nil
+		}
+		pages, err := pdfPages(data)
+		if err != nil {
+			return 0, err
+		}
+		return n + pages*PDFPageTokens, nil
 	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		return count(s), nil
-	case '[':
-		var parts []openAIPart
-		if err := json.Unmarshal(raw, &parts); err != nil {
-			return 0, fmt.Errorf("%w: content parts: %v", ErrMalformed, err)
-		}
-		var n int64
-		for _, p := range parts {
-			switch {
-			case p.ImageURL != nil:
-				c, err := openAIImageURL(p.ImageURL.URL, p.ImageURL.Detail)
-				if err != nil {
-					return 0, err
-				}
-				n += c
-			case p.File != nil:
-				n += count(p.File.Filename)
-				if data, ok := dataURLPayload(p.File.FileData); ok {
-					pages, err := pdfPages(data)
-					if err != nil {
-						return 0, err
-					}
-					n += pages * PDFPageTokens
-				} else {
-					n += PDFPageTokens
-				}
-			default:
-				n += count(p.Text) + count(p.Refusal)
-			}
-		}
-		return n, nil
-	}
-	return 0, fmt.Errorf("%w: content must be a string or a list of parts", ErrMalformed)
+	return count(p.Text) + count(p.Refusal), nil
 }
 
 // dataURLPayload returns the base64 payload of a data URL ("data:...;base64,PAYLOAD"), or
