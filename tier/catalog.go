@@ -128,11 +128,7 @@ func Lookup(p Provider, tier, model string) (Preset, error) {
 // tier, in the order of the embedded data. It returns nil for an unknown
 // provider.
 func Presets(p Provider) []Preset {
-	cat, err := loadCatalog()
-	if err != nil {
-		return nil
-	}
-	pd := cat.providers[p]
+	pd := known(p)
 	if pd == nil {
 		return nil
 	}
@@ -150,11 +146,7 @@ func Presets(p Provider) []Preset {
 // Tiers returns p's tiers, current scheme first. It returns nil for an
 // unknown provider.
 func Tiers(p Provider) []TierInfo {
-	cat, err := loadCatalog()
-	if err != nil {
-		return nil
-	}
-	pd := cat.providers[p]
+	pd := known(p)
 	if pd == nil {
 		return nil
 	}
@@ -193,3 +185,13 @@ func (c Class) clone() Class {
 // The parsed catalog. It is immutable once built.
 
 // JSON shape of data/*.json.
+
+// known returns provider p's tables, nil for a provider without any (or if
+// the embedded data could not be read, which its tests rule out).
+func known(p Provider) *providerData {
+	cat, err := loadCatalog()
+	if err != nil {
+		return nil
+	}
+	return cat.providers[p]
+}

@@ -22,11 +22,7 @@ type RequestLimits struct {
 // model (a new model is not refused for its size before its entry exists),
 // and zero for OpenAI. An unknown provider has zero limits.
 func RequestLimitsOf(p Provider, model string) RequestLimits {
-	cat, err := loadCatalog()
-	if err != nil {
-		return RequestLimits{}
-	}
-	pd := cat.providers[p]
+	pd := known(p)
 	if pd == nil {
 		return RequestLimits{}
 	}
