@@ -12,7 +12,9 @@ import (
 // first" (https://docs.claude.com/en/api/creating-message-batches; the API
 // reference gives the requests array minItems 1, maxItems 100000). Both are
 // in the rate-limit fact sheet, api-rate-limits.md §6, with the docs
-// versions they were read from.
+// versions they were read from. They are constants, so that callers can size
+// with them; tier's catalog has them as data per tier (where batches are
+// split), and TestBatchLimitsAgreeWithCatalog keeps the two in step.
 const (
 	// MaxBatchRequests is the most requests one batch may hold.
 	MaxBatchRequests = 100_000

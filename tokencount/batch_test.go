@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // batchBody builds a create body from custom_id and params pairs.
@@ -352,5 +353,28 @@ func BenchmarkEstimateAnthropicBatch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestBatchLimitsAgreeWithCatalog: the batch limits are constants here
+// (callers size buffers and checks with them) and data in tier's catalog
+// (per tier, where the Runner splits batches): they must say the same. The
+// catalog's size is the smaller reading of "256 MB", that batches are built
+// to; the refusal here takes the larger.
+func TestBatchLimitsAgreeWithCatalog(t *testing.T) {
+	n := 0
+	for _, ti := range tier.Tiers(tier.Anthropic) {
+		b := ti.Batches
+		if b.MaxRequestsPerBatch == 0 {
+			continue // not published for this tier
+		}
+		n++
+		if b.MaxRequestsPerBatch != MaxBatchRequests || b.MaxBatchBytes > MaxBatchBytes || b.MaxBatchBytes < MaxBatchBytes*95/100 {
+			t.Errorf("tier %s: batches of %d requests, %d bytes; tokencount refuses above %d, %d",
+				ti.Name, b.MaxRequestsPerBatch, b.MaxBatchBytes, MaxBatchRequests, MaxBatchBytes)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no tier publishes batch limits")
 	}
 }
