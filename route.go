@@ -60,5 +60,5 @@ func routeOf(req *http.Request) route {
 	case strings.HasSuffix(p, "/chat/completions") && post && hasBody:
 		return route{tier.OpenAI, messages}
 	}
-	return route{}
+	return route{endpoint: other}
 }
