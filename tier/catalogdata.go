@@ -2,6 +2,7 @@ package tier
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -28,19 +29,40 @@ type providerData struct {
 // windows are the largest context windows of a provider's models, by the
 // longest prefix of the model ID that the table lists.
 type windows struct {
-	def      int64 // for an ID no prefix matches
-	prefixes map[string]int64
+	def      int64    // for an ID no prefix matches
+	prefixes []window // longest first, so that the first match is the longest
 }
 
-// of returns model's window.
+type window struct {
+	prefix string
+	tokens int64
+}
+
+// newWindows orders the table's prefixes, longest first (ties by name, so
+// that the order does not depend on the map's).
+func newWindows(def int64, prefixes map[string]int64) windows {
+	w := windows{def: def}
+	for p, v := range prefixes {
+		w.prefixes = append(w.prefixes, window{p, v})
+	}
+	slices.SortFunc(w.prefixes, func(a, b window) int {
+		if n := cmp.Compare(len(b.prefix), len(a.prefix)); n != 0 {
+			return n
+		}
+		return strings.Compare(a.prefix, b.prefix)
+	})
+	return w
+}
+
+// of returns model's window. It is on the path of every estimate: a scan of
+// a short slice, no map.
 func (w windows) of(model string) int64 {
-	win, best := w.def, -1
-	for p, v := range w.prefixes {
-		if len(p) > best && strings.HasPrefix(model, p) {
-			win, best = v, len(p)
+	for _, e := range w.prefixes {
+		if strings.HasPrefix(model, e.prefix) {
+			return e.tokens
 		}
 	}
-	return win
+	return w.def
 }
 
 type scheme struct {
@@ -211,7 +233,7 @@ func parseProviderData(data []byte) (*providerData, error) {
 				return nil, fmt.Errorf("context_windows: prefix %q: a non-empty prefix and a positive window are required", p)
 			}
 		}
-		pd.windows = windows{def: cw.Default, prefixes: cw.Prefixes}
+		pd.windows = newWindows(cw.Default, cw.Prefixes)
 	}
 	tierNames := map[string]string{} // normalized → scheme
 	if len(f.Schemes) == 0 {

@@ -48,9 +48,9 @@ func TestContextWindowsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := cat.providers[Anthropic].windows
-	for p, v := range w.prefixes {
-		if v > w.def {
-			t.Errorf("prefix %q: window %d above the default %d", p, v, w.def)
+	for _, e := range w.prefixes {
+		if e.tokens > w.def {
+			t.Errorf("prefix %q: window %d above the default %d", e.prefix, e.tokens, w.def)
 		}
 	}
 	for _, pr := range Presets(Anthropic) {

@@ -68,6 +68,10 @@ const maxModels = 64
 // goroutines.
 type Estimator struct {
 	cfg config
+	// maxBody is, per provider, the body size above which no model's
+	// request can succeed (maxBodyAny), read once: the catalog and the
+	// overrides do not change.
+	maxBody struct{ anthropic, openAI int64 }
 
 	mu   sync.RWMutex // guards cals
 	cals map[calKey]*calibrator
@@ -130,7 +134,9 @@ func New(opts ...Option) (*Estimator, error) {
 	if c.counterSet && c.counter == nil {
 		return nil, errors.New("tokencount: WithCounter(nil)")
 	}
-	return &Estimator{cfg: c, cals: map[calKey]*calibrator{}}, nil
+	e := &Estimator{cfg: c, cals: map[calKey]*calibrator{}}
+	e.maxBody.anthropic, e.maxBody.openAI = e.maxBodyAny(tier.Anthropic), e.maxBodyAny(tier.OpenAI)
+	return e, nil
 }
 
 // EstimateAnthropic estimates a Claude Messages API request body (POST /v1/messages).
@@ -159,7 +165,11 @@ func (e *Estimator) estimate(p tier.Provider, body []byte, sizeLimit bool) (Esti
 		table, parse = openAIModels, parseOpenAI
 	}
 	// The size check needs no parse; the model-specific limit is checked again below.
-	if maxBody := e.maxBodyAny(p); sizeLimit && maxBody > 0 && int64(len(body)) > maxBody {
+	maxBody := e.maxBody.anthropic
+	if p == tier.OpenAI {
+		maxBody = e.maxBody.openAI
+	}
+	if sizeLimit && maxBody > 0 && int64(len(body)) > maxBody {
 		return Estimate{}, &TooLargeError{What: WhatBodyBytes, Need: int64(len(body)), Limit: maxBody}
 	}
 	var r request
