@@ -92,35 +92,54 @@ func (g *gen) extract(req *claudeRequest, tokens int) {
 	}
 }
 
-func (g *gen) chineseTask(req *claudeRequest, tokens int) {
-	article := g.chinese(tokens)
-	switch g.r.IntN(3) {
-	case 0:
-		if g.chance(0.5) {
-			req.System = "你是一名专业的中文编辑，请用简洁、准确的书面语回答。"
-		}
-		req.Messages = []message{user(fmt.Sprintf("请用三句话总结以下文章的主要内容，并指出文中提到的主要风险：\n\n%s", article))}
-	case 1:
-		req.System = g.systemField(sysTranslate, 0.3)
-		req.Messages = []message{user(fmt.Sprintf("Translate the following Chinese article into English.\n\n%s", article))}
-	default:
-		req.Messages = []message{user(fmt.Sprintf("以下是一篇行业报道：\n\n%s\n\n请提取文中出现的所有机构名称和百分比数据，并以JSON格式输出。", article))}
-	}
+// articlePrompts are the prompts of the tasks on an article that is not in English;
+// summarize, translate and analyze are formats whose one %s is the article.
+type articlePrompts struct {
+	editor    string // a system prompt in the article's language, for half the summaries
+	summarize string // in the article's language
+	translate string // into English; sent under a translator's system prompt
+	analyze   string // in the article's language
 }
 
+var (
+	zhPrompts = articlePrompts{
+		editor:    "你是一名专业的中文编辑，请用简洁、准确的书面语回答。",
+		summarize: "请用三句话总结以下文章的主要内容，并指出文中提到的主要风险：\n\n%s",
+		translate: "Translate the following Chinese article into English.\n\n%s",
+		analyze:   "以下是一篇行业报道：\n\n%s\n\n请提取文中出现的所有机构名称和百分比数据，并以JSON格式输出。",
+	}
+	ruPrompts = articlePrompts{
+		editor:    "Ты — опытный редактор деловых новостей. Отвечай кратко и по существу.",
+		summarize: "Кратко перескажи основные мысли текста в пяти пунктах:\n\n%s",
+		translate: "Translate this Russian text into English, keeping the paragraph structure.\n\n%s",
+		analyze:   "Определи тональность каждого абзаца (позитивная, нейтральная, негативная) и объясни почему.\n\n%s",
+	}
+)
+
+// chineseTask is an articleTask on a Chinese article.
+func (g *gen) chineseTask(req *claudeRequest, tokens int) {
+	g.articleTask(req, g.chinese(tokens), zhPrompts)
+}
+
+// russianTask is an articleTask on a Russian article.
 func (g *gen) russianTask(req *claudeRequest, tokens int) {
-	article := g.russian(tokens)
+	g.articleTask(req, g.russian(tokens), ruPrompts)
+}
+
+// articleTask asks, with one of p's prompts, for a summary, an English translation or an
+// analysis of article: the same three tasks in every language, so one builder draws them.
+func (g *gen) articleTask(req *claudeRequest, article string, p articlePrompts) {
 	switch g.r.IntN(3) {
 	case 0:
 		if g.chance(0.5) {
-			req.System = "Ты — опытный редактор деловых новостей. Отвечай кратко и по существу."
+			req.System = p.editor
 		}
-		req.Messages = []message{user(fmt.Sprintf("Кратко перескажи основные мысли текста в пяти пунктах:\n\n%s", article))}
+		req.Messages = []message{user(fmt.Sprintf(p.summarize, article))}
 	case 1:
 		req.System = g.systemField(sysTranslate, 0.3)
-		req.Messages = []message{user(fmt.Sprintf("Translate this Russian text into English, keeping the paragraph structure.\n\n%s", article))}
+		req.Messages = []message{user(fmt.Sprintf(p.translate, article))}
 	default:
-		req.Messages = []message{user(fmt.Sprintf("Определи тональность каждого абзаца (позитивная, нейтральная, негативная) и объясни почему.\n\n%s", article))}
+		req.Messages = []message{user(fmt.Sprintf(p.analyze, article))}
 	}
 }
 
