@@ -53,7 +53,13 @@ func (g *gen) temperature(kind string) *float64 {
 	return &t
 }
 
-// build fills req for a request of kind with a prompt of about tokens tokens.
+// build fills req for a request of kind with a prompt of about tokens tokens; idx picks
+// an image's size or a PDF's page count (callers pass the line's index, or in mixed-500
+// how many of its kind came before).
+//
+// The cases share one shape on purpose (the duplicates tool lists them): each names a
+// different builder with its own arguments, which reads more plainly than a table of
+// adapters.
 func (g *gen) build(req *claudeRequest, kind string, tokens int, idx int) {
 	switch kind {
 	case "sum":

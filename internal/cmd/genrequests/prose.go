@@ -136,13 +136,9 @@ func (g *gen) enSentence() string {
 		g.pick([]string{"was", "remains", "is now", "has been"}), g.pick(enVerbsPast))
 }
 
+// enParagraph returns a paragraph of 3–7 sentences.
 func (g *gen) enParagraph() string {
-	n := g.intn(3, 7)
-	s := make([]string, n)
-	for i := range s {
-		s[i] = g.enSentence()
-	}
-	return strings.Join(s, " ")
+	return g.shortProse(g.intn(3, 7))
 }
 
 // prose returns English prose of about tokens tokens: paragraphs, with headings and
