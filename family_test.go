@@ -18,7 +18,7 @@ import (
 // and its calls succeed; the mapping is reported once, not per call.
 func TestNewModelWorks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newSim(t, simapi.Config{Classes: []simapi.Class{{Name: "opus-5-5", Provider: simapi.Anthropic,
+		s := newSim(t, simapi.Config{Classes: []simapi.Class{{Name: "opus-5-5", Provider: tier.Anthropic,
 			Prefixes: []string{"claude-opus-5-5"}, Limits: simapi.Limits{RPM: 50, ITPM: 30000, OTPM: 8000}}}})
 		var ev events
 		k, err := ratekeeper.New(ratekeeper.WithTier(tier.Anthropic, "build"), ratekeeper.WithObserver(ev.observe), ratekeeper.WithCountTokens(0))

@@ -18,6 +18,7 @@ import (
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 
 	"github.com/ratekeeper/ratekeeper/simapi"
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // The two reference strategies of the macro benchmark, written
@@ -258,7 +259,7 @@ func (o *macroOracle) Middleware(req *http.Request, next aoption.MiddlewareNext)
 		MaxTokens int64 `json:"max_tokens"`
 	}
 	_ = json.Unmarshal(body, &p)
-	in, err := o.srv.InputTokens(simapi.Anthropic, body)
+	in, err := o.srv.InputTokens(tier.Anthropic, body)
 	if err != nil {
 		return next(macroWithBody(req, body)) // the server will refuse it
 	}

@@ -3,6 +3,8 @@ package simapi
 import (
 	"context"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // admission is an admitted generation request.
@@ -89,7 +91,7 @@ func (s *Server) admit(key string, cl *Class, input, maxOut, choices int64) (*ad
 		name, unit string
 	}
 	var steps []step
-	if cl.Provider == Anthropic {
+	if cl.Provider == tier.Anthropic {
 		outCheck := reserve
 		if reserve == 0 {
 			outCheck = 1
@@ -141,7 +143,7 @@ func (s *Server) produce(a *admission, n int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stateLocked(a.key, a.class, time.Now())
-	if a.class.Provider == Anthropic {
+	if a.class.Provider == tier.Anthropic {
 		st.out.take(float64(n))
 	} else {
 		st.tok.take(float64(n))
@@ -156,7 +158,7 @@ func (s *Server) finish(a *admission, produced int64) {
 	s.inflight--
 	if unused := a.reserved - produced*a.choices; unused > 0 {
 		st := s.stateLocked(a.key, a.class, time.Now())
-		if a.class.Provider == Anthropic {
+		if a.class.Provider == tier.Anthropic {
 			st.out.give(float64(unused))
 		} else {
 			st.tok.give(float64(unused))

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // messagesRequest is what the server needs from a Messages request.
@@ -95,12 +97,12 @@ func (s *Server) readAnthropic(w http.ResponseWriter, r *http.Request, reqID str
 		fail(key, "", http.StatusBadRequest, "invalid_request_error", msg)
 		return
 	}
-	cl, found := classFor(s.classes, Anthropic, req.Model)
+	cl, found := classFor(s.classes, tier.Anthropic, req.Model)
 	if !found {
 		fail(key, "", http.StatusNotFound, "not_found_error", "model: "+req.Model)
 		return
 	}
-	input, err = s.InputTokens(Anthropic, body)
+	input, err = s.InputTokens(tier.Anthropic, body)
 	if err != nil {
 		s.setRateHeaders(w.Header(), key, cl)
 		fail(key, cl.Name, http.StatusBadRequest, "invalid_request_error", err.Error())

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // customIDPattern is what a batch request's custom_id must match.
@@ -84,11 +86,11 @@ func (s *Server) batchItem(req batchRequest, header http.Header) batchItem {
 		it.errType, it.errMsg = "invalid_request_error", msg
 		return it
 	}
-	if _, found := classFor(s.classes, Anthropic, m.Model); !found {
+	if _, found := classFor(s.classes, tier.Anthropic, m.Model); !found {
 		it.errType, it.errMsg = "not_found_error", "model: "+m.Model
 		return it
 	}
-	input, err := s.InputTokens(Anthropic, req.Params)
+	input, err := s.InputTokens(tier.Anthropic, req.Params)
 	if err != nil {
 		it.errType, it.errMsg = "invalid_request_error", err.Error()
 		return it

@@ -5,29 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
-
-// Provider says which API a model class belongs to, and so which route serves it.
-type Provider int
-
-const (
-	// Anthropic classes are served on /v1/messages and /v1/messages/count_tokens and are
-	// limited by RPM, ITPM and OTPM.
-	Anthropic Provider = iota
-	// OpenAI classes are served on /v1/chat/completions and are limited by RPM and TPM.
-	OpenAI
-)
-
-// String returns "anthropic" or "openai".
-func (p Provider) String() string {
-	switch p {
-	case Anthropic:
-		return "anthropic"
-	case OpenAI:
-		return "openai"
-	}
-	return fmt.Sprintf("Provider(%d)", int(p))
-}
 
 // Limits are the per-minute limits of one model class. A zero field means that dimension
 // is not limited. Anthropic classes use RPM, ITPM and OTPM; OpenAI classes use RPM and TPM
@@ -43,8 +23,13 @@ type Limits struct {
 // limits (per API key). Among all classes of a provider the longest matching prefix wins;
 // a model that matches none is answered with 404, as the real APIs do.
 type Class struct {
-	Name     string
-	Provider Provider
+	Name string
+	// Provider is the API that serves the class, and so its route and
+	// limits: tier.Anthropic classes are served on /v1/messages and
+	// /v1/messages/count_tokens and limited by RPM, ITPM and OTPM;
+	// tier.OpenAI classes on /v1/chat/completions, limited by RPM and TPM.
+	// It is required.
+	Provider tier.Provider
 	Prefixes []string
 	Limits   Limits
 }
@@ -195,10 +180,10 @@ const DefaultMaxBatchBytes = 256_000_000
 // roughly Tier 1. It returns a new slice on every call.
 func DefaultClasses() []Class {
 	a := func(name string, rpm, itpm, otpm int64, prefixes ...string) Class {
-		return Class{Name: name, Provider: Anthropic, Prefixes: prefixes, Limits: Limits{RPM: rpm, ITPM: itpm, OTPM: otpm}}
+		return Class{Name: name, Provider: tier.Anthropic, Prefixes: prefixes, Limits: Limits{RPM: rpm, ITPM: itpm, OTPM: otpm}}
 	}
 	o := func(name string, rpm, tpm int64, prefixes ...string) Class {
-		return Class{Name: name, Provider: OpenAI, Prefixes: prefixes, Limits: Limits{RPM: rpm, TPM: tpm}}
+		return Class{Name: name, Provider: tier.OpenAI, Prefixes: prefixes, Limits: Limits{RPM: rpm, TPM: tpm}}
 	}
 	return []Class{
 		a("opus-4", 50, 30_000, 8_000, "claude-opus-4"),
@@ -239,14 +224,14 @@ func (c *Config) validate() ([]Class, error) {
 			errs = append(errs, fmt.Errorf("class %q: duplicate name", cl.Name))
 		}
 		names[cl.Name] = true
-		if cl.Provider != Anthropic && cl.Provider != OpenAI {
-			errs = append(errs, fmt.Errorf("class %q: unknown provider %d", cl.Name, int(cl.Provider)))
+		if cl.Provider != tier.Anthropic && cl.Provider != tier.OpenAI {
+			errs = append(errs, fmt.Errorf("class %q: unknown provider %q (want tier.Anthropic or tier.OpenAI)", cl.Name, cl.Provider))
 		}
 		if len(cl.Prefixes) == 0 {
 			errs = append(errs, fmt.Errorf("class %q: no model prefixes", cl.Name))
 		}
 		for _, p := range cl.Prefixes {
-			k := cl.Provider.String() + "/" + p
+			k := string(cl.Provider) + "/" + p
 			if strings.TrimSpace(p) == "" {
 				errs = append(errs, fmt.Errorf("class %q: empty prefix", cl.Name))
 			} else if prefixes[k] {
@@ -297,7 +282,7 @@ func (c *Config) validate() ([]Class, error) {
 }
 
 // classFor returns the class of model for provider p: the longest matching prefix.
-func classFor(classes []Class, p Provider, model string) (*Class, bool) {
+func classFor(classes []Class, p tier.Provider, model string) (*Class, bool) {
 	var best *Class
 	bestLen := -1
 	for i := range classes {

@@ -18,7 +18,7 @@ import (
 
 func Example() {
 	s, err := simapi.New(simapi.Config{Classes: []simapi.Class{{
-		Name: "sonnet", Provider: simapi.Anthropic, Prefixes: []string{"claude-sonnet-4"},
+		Name: "sonnet", Provider: tier.Anthropic, Prefixes: []string{"claude-sonnet-4"},
 		Limits: simapi.Limits{RPM: 1, ITPM: 30_000, OTPM: 8_000},
 	}}})
 	if err != nil {

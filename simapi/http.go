@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // setRateHeaders writes the rate-limit headers of (key, class) as they stand now.
@@ -15,7 +17,7 @@ func (s *Server) setRateHeaders(h http.Header, key string, cl *Class) {
 	defer s.mu.Unlock()
 	now := time.Now()
 	st := s.stateLocked(key, cl, now)
-	if cl.Provider == OpenAI {
+	if cl.Provider == tier.OpenAI {
 		for _, d := range []struct {
 			name string
 			b    *bucket

@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // BucketSize is the shape of one of the server's token buckets: it holds Capacity units
@@ -35,7 +37,7 @@ func (s *Server) Buckets(class string) (map[Dimension]BucketSize, bool) {
 		}
 		l := cl.Limits
 		dims := map[Dimension]int64{Requests: l.RPM, InputTokens: l.ITPM, OutputTokens: l.OTPM}
-		if cl.Provider == OpenAI {
+		if cl.Provider == tier.OpenAI {
 			dims = map[Dimension]int64{Requests: l.RPM, Tokens: l.TPM}
 		}
 		out := map[Dimension]BucketSize{}

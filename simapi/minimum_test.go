@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 func TestMinimumTimeFor(t *testing.T) {
@@ -141,7 +142,7 @@ func TestTextCounter(t *testing.T) {
 		perByte := func(s string) int64 { return int64(len(s)) }
 		s, c := newSim(t, Config{Classes: oneClass(Limits{ITPM: 100_000}), TextCounter: perByte, Seed: 7, PerTokenLatency: -1})
 		body := msgBody(500, "a prompt counted one token per byte")
-		in, err := s.InputTokens(Anthropic, []byte(body))
+		in, err := s.InputTokens(tier.Anthropic, []byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,8 +176,8 @@ func TestTextCounter(t *testing.T) {
 			t.Errorf("OutputTokens with x-sim-output-tokens 9999 and max 500 = %d; want 500", got)
 		}
 		chat := `{"model":"gpt-4o","messages":[{"role":"user","content":"abc"}]}`
-		if got, err := s.InputTokens(OpenAI, []byte(chat)); err != nil || got != 7+4+4+3 {
-			t.Errorf("InputTokens(OpenAI) = %d, %v; want %d", got, err, 7+4+4+3)
+		if got, err := s.InputTokens(tier.OpenAI, []byte(chat)); err != nil || got != 7+4+4+3 {
+			t.Errorf("InputTokens(tier.OpenAI) = %d, %v; want %d", got, err, 7+4+4+3)
 		}
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // chatRequest is what the server needs from a Chat Completions request.
@@ -101,13 +103,13 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		reject(key, "", http.StatusBadRequest, "invalid_request_error", "", msg)
 		return
 	}
-	cl, found := classFor(s.classes, OpenAI, req.Model)
+	cl, found := classFor(s.classes, tier.OpenAI, req.Model)
 	if !found {
 		reject(key, "", http.StatusNotFound, "invalid_request_error", "model_not_found",
 			fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", req.Model))
 		return
 	}
-	input, err := s.InputTokens(OpenAI, body)
+	input, err := s.InputTokens(tier.OpenAI, body)
 	if err != nil {
 		s.setRateHeaders(w.Header(), key, cl)
 		reject(key, cl.Name, http.StatusBadRequest, "invalid_request_error", "", err.Error())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ratekeeper/ratekeeper/internal/simtok"
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // ErrClosed is returned by Start and by the Transport after Close.
@@ -236,8 +237,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 // of provider p: package simtok's count, with text counted by Config.TextCounter when set.
 // It is what admission debits from ITPM (Anthropic) or TPM (OpenAI), exported so that a
 // benchmark's oracle can know it. The error is simtok's for a malformed body.
-func (s *Server) InputTokens(p Provider, body []byte) (int64, error) {
-	if p == OpenAI {
+func (s *Server) InputTokens(p tier.Provider, body []byte) (int64, error) {
+	if p == tier.OpenAI {
 		return simtok.CountOpenAIRequestWith(body, s.cfg.TextCounter)
 	}
 	return simtok.CountAnthropicRequestWith(body, s.cfg.TextCounter)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ratekeeper/ratekeeper/internal/simtok"
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 type reply struct {
@@ -69,8 +70,8 @@ func newSim(t *testing.T, cfg Config) (*Server, *http.Client) {
 
 func oneClass(l Limits) []Class {
 	return []Class{
-		{Name: "sonnet", Provider: Anthropic, Prefixes: []string{"claude-sonnet-4"}, Limits: l},
-		{Name: "gpt", Provider: OpenAI, Prefixes: []string{"gpt-4o"}, Limits: l},
+		{Name: "sonnet", Provider: tier.Anthropic, Prefixes: []string{"claude-sonnet-4"}, Limits: l},
+		{Name: "gpt", Provider: tier.OpenAI, Prefixes: []string{"gpt-4o"}, Limits: l},
 	}
 }
 
@@ -570,7 +571,7 @@ func TestConfigValidation(t *testing.T) {
 		{Classes: []Class{{Name: "a", Prefixes: []string{"x"}}, {Name: "a", Prefixes: []string{"y"}}}},
 		{Classes: []Class{{Name: "a"}}},
 		{Classes: []Class{{Name: "a", Prefixes: []string{"x"}, Limits: Limits{RPM: -1}}}},
-		{Classes: []Class{{Name: "a", Provider: 9, Prefixes: []string{"x"}}}},
+		{Classes: []Class{{Name: "a", Provider: "gemini", Prefixes: []string{"x"}}}},
 	}
 	for _, cfg := range bad {
 		if s, err := New(cfg); err == nil {
@@ -588,9 +589,9 @@ func TestConfigValidation(t *testing.T) {
 		"claude-sonnet-4-5-20250929": "sonnet-4", "claude-opus-4-7": "opus-4", "claude-haiku-4-5": "haiku-4",
 		"claude-opus-5-5": "opus-5", "gpt-4o-mini-2024-07-18": "gpt-4o-mini", "gpt-4o": "gpt-4o", "o4-mini": "o4-mini",
 	} {
-		p := Anthropic
+		p := tier.Anthropic
 		if !strings.HasPrefix(model, "claude") {
-			p = OpenAI
+			p = tier.OpenAI
 		}
 		if cl, ok := classFor(DefaultClasses(), p, model); !ok || cl.Name != want {
 			t.Errorf("classFor(%q) = %v; want %s", model, cl, want)

@@ -37,7 +37,7 @@ func TierClasses(tierName string) ([]Class, error) {
 		if len(prefixes) == 0 {
 			continue
 		}
-		out = append(out, Class{Name: p.Class.Name, Provider: Anthropic, Prefixes: prefixes,
+		out = append(out, Class{Name: p.Class.Name, Provider: tier.Anthropic, Prefixes: prefixes,
 			Limits: Limits{RPM: p.Budget.RPM, ITPM: p.Budget.ITPM, OTPM: p.Budget.OTPM}})
 	}
 	return out, nil

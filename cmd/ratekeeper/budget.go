@@ -126,13 +126,9 @@ func (s *simFlags) server(p tier.Provider, bs map[string]tier.Budget) (*simapi.S
 	if s.scale <= 0 {
 		return nil, "", usageErr("--sim-scale must be > 0")
 	}
-	sp := simapi.Anthropic
-	if p == tier.OpenAI {
-		sp = simapi.OpenAI
-	}
 	var classes []simapi.Class
 	for m, b := range bs {
-		classes = append(classes, simapi.Class{Name: m, Provider: sp, Prefixes: []string{m},
+		classes = append(classes, simapi.Class{Name: m, Provider: p, Prefixes: []string{m},
 			Limits: simapi.Limits{RPM: b.RPM, ITPM: b.ITPM, OTPM: b.OTPM, TPM: b.TPM}})
 	}
 	srv, err := s.serverOf(classes)

@@ -128,10 +128,6 @@ func simulateClasses(p tier.Provider, b *budgetFlags, scale float64) ([]simapi.C
 	if scale <= 0 {
 		return nil, nil, usageErr("--sim-scale must be > 0")
 	}
-	sp := simapi.Anthropic
-	if p == tier.OpenAI {
-		sp = simapi.OpenAI
-	}
 	limits := func(bu tier.Budget) simapi.Limits {
 		bu = scaleBudget(bu, scale)
 		return simapi.Limits{RPM: bu.RPM, ITPM: bu.ITPM, OTPM: bu.OTPM, TPM: bu.TPM}
@@ -159,7 +155,7 @@ func simulateClasses(p tier.Provider, b *budgetFlags, scale float64) ([]simapi.C
 			return
 		}
 		pools[res.Pool] = true
-		c := simapi.Class{Name: key, Provider: sp, Prefixes: []string{key}, Limits: limits(res.Budget)}
+		c := simapi.Class{Name: key, Provider: p, Prefixes: []string{key}, Limits: limits(res.Budget)}
 		if res.Class != nil {
 			c.Name, c.Prefixes = res.Class.Name, nil
 			for _, m := range res.Class.Models {

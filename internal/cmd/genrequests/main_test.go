@@ -208,7 +208,7 @@ func TestMixed500(t *testing.T) {
 		default:
 			t.Errorf("line %d: model %q", l.n, l.model)
 		}
-		n, err := srv.InputTokens(simapi.Anthropic, l.body)
+		n, err := srv.InputTokens(tier.Anthropic, l.body)
 		if err != nil {
 			t.Fatalf("line %d: %v", l.n, err)
 		}
@@ -258,7 +258,7 @@ func TestSmall20(t *testing.T) {
 	srv := newServer(t)
 	streams, batch := 0, 0
 	for _, l := range lines {
-		n, err := srv.InputTokens(simapi.Anthropic, l.body)
+		n, err := srv.InputTokens(tier.Anthropic, l.body)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -310,7 +310,7 @@ func TestOpenAI50(t *testing.T) {
 		if l.model != "gpt-4o-mini" && l.model != "gpt-4.1" {
 			t.Errorf("line %d: model %q", l.n, l.model)
 		}
-		n, err := srv.InputTokens(simapi.OpenAI, l.body)
+		n, err := srv.InputTokens(tier.OpenAI, l.body)
 		if err != nil {
 			t.Fatal(err)
 		}

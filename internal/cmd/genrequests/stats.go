@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ratekeeper/ratekeeper/simapi"
+	"github.com/ratekeeper/ratekeeper/tier"
 )
 
 // stats are what mixed-500 costs against the simulated server.
@@ -28,7 +29,7 @@ func measure(lines []*claudeLine) (stats, error) {
 	}
 	var st stats
 	for i, l := range lines {
-		n, err := srv.InputTokens(simapi.Anthropic, l.body)
+		n, err := srv.InputTokens(tier.Anthropic, l.body)
 		if err != nil {
 			return stats{}, fmt.Errorf("mixed-500 line %d: %w", i+1, err)
 		}
