@@ -283,12 +283,7 @@ func writeCountBatch(w io.Writer, r *countBatchResult) error {
 	} else {
 		line("verdict", "the API would refuse this batch: %s", strings.Join(why, "; "))
 	}
-	if len(r.Notes) > 0 {
-		b.WriteString("notes:\n")
-		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "  - %s\n", n)
-		}
-	}
+	writeNotes(&b, r.Notes)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -174,12 +174,7 @@ func writeCount(w io.Writer, r *countResult) error {
 	} else {
 		line("limits", "%s", r.LimitsNote)
 	}
-	if len(r.Notes) > 0 {
-		b.WriteString("notes:\n")
-		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "  - %s\n", n)
-		}
-	}
+	writeNotes(&b, r.Notes)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -197,4 +192,16 @@ func countPercent(s float64) string {
 		return fmt.Sprintf("%.2f%%", p)
 	}
 	return fmt.Sprintf("%.1f%%", p)
+}
+
+// writeNotes appends the notes of a count report, one per line, after a
+// "notes:" header; nothing when there are none.
+func writeNotes(b *strings.Builder, notes []string) {
+	if len(notes) == 0 {
+		return
+	}
+	b.WriteString("notes:\n")
+	for _, n := range notes {
+		fmt.Fprintf(b, "  - %s\n", n)
+	}
 }
