@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -474,6 +475,7 @@ func macroRun(t *testing.T, sc *macroScenario, strategy string, seed uint64, red
 			if *macroTrace {
 				proc := i
 				start := time.Now()
+				kopts = append(kopts, ratekeeper.WithLogger(slog.New(macroTraceHandler{t: t, prefix: fmt.Sprintf("%s seed %d process %d", sc.name, seed, proc), start: start})))
 				kopts = append(kopts, ratekeeper.WithObserver(func(e ratekeeper.Event) {
 					if e.Kind == ratekeeper.Retried || e.Kind == ratekeeper.Refused || e.Kind == ratekeeper.Failed || e.Kind == ratekeeper.Synced && e.Burst > 0 {
 						t.Logf("%s seed %d process %d at %v: %v status %d %v burst %v wait %v %v", sc.name, seed, proc,
@@ -605,3 +607,21 @@ func macroSend(client anthropic.Client, c macroCall) error {
 	}
 	return stream.Err()
 }
+
+// macroTraceHandler logs, under -macro.trace, what the Keeper says of its
+// learning (the output accounting it concludes), with the simulated time.
+type macroTraceHandler struct {
+	t      *testing.T
+	prefix string
+	start  time.Time
+}
+
+func (h macroTraceHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h macroTraceHandler) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "output tokens") {
+		h.t.Logf("%s at %v: %s", h.prefix, time.Since(h.start).Round(time.Millisecond), r.Message)
+	}
+	return nil
+}
+func (h macroTraceHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h macroTraceHandler) WithGroup(string) slog.Handler      { return h }
