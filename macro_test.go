@@ -96,8 +96,8 @@ func macroScenarioList() []macroScenario {
 		{name: "overload", about: "as documented, and every call is answered 529 during [0, 2m) and [6m, 8m)",
 			cfg: simapi.Config{OutputPolicy: reserve, OverloadWindows: []simapi.Window{
 				{Start: 0, End: 2 * time.Minute}, {Start: 6 * time.Minute, End: 8 * time.Minute}}},
-			// Not no429: a rare OTPM 429 is seen (1–2 in 768 calls, in 2 of
-			// 17 runs of 3 seeds, at 465f656 as after it), right after the
+			// Not no429: a rare OTPM 429 is seen (1–2 in 768 calls, in 4 of
+			// 51 runs of 3 seeds, at 465f656 as after it), right after the
 			// second window, when the learned output accounting flips (the
 			// README's known limits). At most 1 in 200 is asserted.
 			workload: mixed, max429: 0.005},
