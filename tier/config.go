@@ -166,19 +166,6 @@ func (c *Config) Budget(model string) (Budget, error) {
 	return c.budgetFor(key, m, "models."+key+".")
 }
 
-// Budgets returns the budget of every entry of Models, keyed like Models.
-func (c *Config) Budgets() (map[string]Budget, error) {
-	out := make(map[string]Budget, len(c.Models))
-	for _, k := range slices.Sorted(maps.Keys(c.Models)) {
-		b, err := c.budgetFor(k, c.Models[k], "models."+k+".")
-		if err != nil {
-			return nil, err
-		}
-		out[k] = b
-	}
-	return out, nil
-}
-
 // entryFor finds the Models entry for model: exact key first, then a key
 // whose preset class is model's class.
 func (c *Config) entryFor(model string) (string, ModelConfig, bool) {

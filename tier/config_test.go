@@ -108,9 +108,13 @@ func TestConfigBuildWorkspace(t *testing.T) {
 	if _, err := c.Budget("claude-mythos-5"); !errors.Is(err, ErrUnknownModel) {
 		t.Errorf("Budget(claude-mythos-5) = %v; want ErrUnknownModel", err)
 	}
-	all, err := c.Budgets()
-	if err != nil || len(all) != 3 {
-		t.Errorf("Budgets() = %v, %v", all, err)
+	if len(c.Models) != 3 {
+		t.Errorf("%d models; want 3", len(c.Models))
+	}
+	for k := range c.Models {
+		if _, err := c.Budget(k); err != nil {
+			t.Errorf("Budget(%s) = %v", k, err)
+		}
 	}
 
 	// Round trip.

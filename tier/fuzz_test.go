@@ -145,13 +145,13 @@ func FuzzLoadConfig(f *testing.F) {
 			}
 			return
 		}
-		all, err := c.Budgets()
-		if err != nil {
-			t.Fatalf("valid config, Budgets() = %v", err)
-		}
-		for k, b := range all {
+		for k := range c.Models {
+			b, err := c.Budget(k)
+			if err != nil {
+				t.Fatalf("valid config, Budget(%s) = %v", k, err)
+			}
 			if err := b.Validate(); err != nil {
-				t.Fatalf("Budgets()[%s] = %+v invalid: %v", k, b, err)
+				t.Fatalf("Budget(%s) = %+v invalid: %v", k, b, err)
 			}
 		}
 		out, err := json.Marshal(c)
