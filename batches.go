@@ -55,7 +55,7 @@ func (k *Keeper) setupBatches() (err error) {
 // for a bad request, a *tokencount.MalformedError or *TooLargeError for
 // the whole), and nothing is sent. Reading stops past the size limit, which
 // is refused without reading the rest.
-func (k *Keeper) createBatch(req *http.Request, next MiddlewareNext) (*http.Response, error) {
+func (k *Keeper) createBatch(req *http.Request, next MiddlewareNext, rt route) (*http.Response, error) {
 	var body []byte
 	if req.Body != nil {
 		var err error
@@ -72,5 +72,5 @@ func (k *Keeper) createBatch(req *http.Request, next MiddlewareNext) (*http.Resp
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	out.ContentLength = int64(len(body))
-	return k.passOn(out, next, route{tier.Anthropic, batchCreate})
+	return k.passOn(out, next, rt)
 }

@@ -394,6 +394,11 @@ func TestOpenAI(t *testing.T) {
 		if failed.Load() != 0 || c.RateLimited != 0 || c.Admitted != 64*3 {
 			t.Fatalf("counts %+v, %d failures; want 192 admitted, no 429, no failure", c, failed.Load())
 		}
+		// The estimator learned from every response, under the Keeper's
+		// provider: Stats reads the same calibration.
+		if st := k.Stats("gpt-4o"); st.Observations == 0 {
+			t.Errorf("Stats(gpt-4o) = %+v; want the OpenAI calibration's observations", st)
+		}
 	})
 }
 

@@ -244,8 +244,5 @@ func (k *Keeper) Metrics(ctx context.Context) Metrics {
 // tokencount.Estimator.Stats): how far its estimates were from the usage
 // the server reported, over the recent calls.
 func (k *Keeper) Stats(model string) tokencount.Stats {
-	if k.cfg.Provider == tier.OpenAI {
-		return k.est.Stats(tier.OpenAI, model)
-	}
-	return k.est.Stats(tier.Anthropic, model) // also without a configured provider
+	return k.est.Stats(k.cfg.Provider, model) // New validated it: Anthropic or OpenAI
 }

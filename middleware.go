@@ -85,19 +85,18 @@ func readErrorBody(ctx context.Context, body io.ReadCloser) []byte {
 // A streamed response settles when the caller reads it to the end or
 // closes it: always close streams.
 func (k *Keeper) Middleware(req *http.Request, next MiddlewareNext) (*http.Response, error) {
-	rt := routeOf(req)
-	switch rt.endpoint {
+	switch rt := routeOf(req); rt.endpoint {
 	case messages:
+		c, err := k.price(req, next, rt)
+		if err != nil {
+			return nil, err
+		}
+		return c.run()
 	case batchCreate:
-		return k.createBatch(req, next)
+		return k.createBatch(req, next, rt)
 	default:
 		return k.passOn(req, next, rt)
 	}
-	c, err := k.price(req, next, rt)
-	if err != nil {
-		return nil, err
-	}
-	return c.run()
 }
 
 // price reads a budgeted request's body, estimates what it costs and finds

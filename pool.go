@@ -41,9 +41,10 @@ type pool struct {
 	pauseGen   uint64
 	overloads  int
 
-	// learned (share.go) is, per dimension, the share of the refill that clients this
-	// process cannot see leave it (see learnShare), 1 at first; the
-	// Limiter's share is learned × the ramp (applyShare). Guarded by mu.
+	// learned (share.go) is, per dimension, the share of the refill that
+	// clients this process cannot see leave it (see learnShare), 1 at
+	// first; the Limiter's share is learned × the ramp (applyShare).
+	// Guarded by mu.
 	learned [tier.NumDimensions]float64
 	// ramp is WithRampUp's duration (0: none), born the pool's creation,
 	// and rampDone set once the ramp is over.
