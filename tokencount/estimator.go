@@ -159,16 +159,11 @@ func (e *Estimator) EstimateOpenAI(body []byte) (Estimate, error) {
 // API's request size limit (Limits.MaxBodyBytes) to body; it is off for the
 // params of a batch request, which are not a request of their own.
 func (e *Estimator) estimate(p tier.Provider, body []byte, sizeLimit bool) (Estimate, error) {
-	table := anthropicModels
-	parse := parseAnthropic
+	table, parse, maxBody := modelsOf(p), parseAnthropic, e.maxBody.anthropic
 	if p == tier.OpenAI {
-		table, parse = openAIModels, parseOpenAI
+		parse, maxBody = parseOpenAI, e.maxBody.openAI
 	}
 	// The size check needs no parse; the model-specific limit is checked again below.
-	maxBody := e.maxBody.anthropic
-	if p == tier.OpenAI {
-		maxBody = e.maxBody.openAI
-	}
 	if sizeLimit && maxBody > 0 && int64(len(body)) > maxBody {
 		return Estimate{}, &TooLargeError{What: WhatBodyBytes, Need: int64(len(body)), Limit: maxBody}
 	}
@@ -287,11 +282,7 @@ func (e *Estimator) Observe(est Estimate, actualInput, actualOutput int64) {
 	if !out {
 		actualOutput = -1
 	}
-	table := anthropicModels
-	if est.Provider == tier.OpenAI {
-		table = openAIModels
-	}
-	cal := e.calibrator(est.Provider, est.Model, lookupModel(table, est.Model))
+	cal := e.calibrator(est.Provider, est.Model, lookupModel(modelsOf(est.Provider), est.Model))
 	if actualInput > 0 {
 		x := est.Features.vector()
 		cal.observeInput(&x, est.InputTokens, actualInput)

@@ -62,6 +62,15 @@ var openAIModels = []modelInfo{
 	{prefix: "o4-mini", image: imageRule{kind: imageOpenAIPatches, maxTokens: 1536, mult: 1.72}, textFactor: 1, defaultMaxOutput: 100_000},
 }
 
+// modelsOf returns provider p's table (Anthropic's for any other: callers
+// check the provider first).
+func modelsOf(p tier.Provider) []modelInfo {
+	if p == tier.OpenAI {
+		return openAIModels
+	}
+	return anthropicModels
+}
+
 // lookupModel returns the entry with the longest prefix of model.
 func lookupModel(table []modelInfo, model string) modelInfo {
 	best := table[0]
