@@ -63,19 +63,6 @@ func (b *Budget) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// parseBudget decodes a budget object (see [Budget.UnmarshalJSON]) and
-// validates it. Errors are *FieldError values matching ErrInvalidBudget.
-func parseBudget(data []byte) (Budget, error) {
-	var b Budget
-	if err := b.UnmarshalJSON(data); err != nil {
-		return Budget{}, err
-	}
-	if err := b.Validate(); err != nil {
-		return Budget{}, err
-	}
-	return b, nil
-}
-
 func parseBurst(s *string, field string) (time.Duration, error) {
 	if s == nil {
 		return 0, nil

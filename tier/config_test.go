@@ -242,3 +242,18 @@ func TestOverrideApply(t *testing.T) {
 		t.Error("IsZero wrong")
 	}
 }
+
+// parseBudget decodes a budget object (see [Budget.UnmarshalJSON]) and
+// validates it, as LoadConfig does for each of its budgets; errors are
+// *FieldError values matching ErrInvalidBudget. Only the tests need both in
+// one call.
+func parseBudget(data []byte) (Budget, error) {
+	var b Budget
+	if err := b.UnmarshalJSON(data); err != nil {
+		return Budget{}, err
+	}
+	if err := b.Validate(); err != nil {
+		return Budget{}, err
+	}
+	return b, nil
+}

@@ -45,8 +45,9 @@
 //
 // [ParseHeaders] turns a response's rate-limit headers into an
 // [Observation]; [ParseErrorBody] turns a 429, 529 or other error body into
-// an [APIError] that says whether a retry can help. [Infer] matches observed limits against the presets, and [Compare]
-// reports where they disagree with a configured budget.
+// an [APIError] that says whether a retry can help. [Infer] matches
+// observed limits against the presets, and [Compare] reports where they
+// disagree with a configured budget.
 //
 // Parsers take the current time as a parameter and never read the clock;
 // they never panic, whatever the input. All functions are safe for
